@@ -1,0 +1,52 @@
+/**
+ * The seam between the pure waiter core and whatever drives it: the real process
+ * (agent/src/io), the unit tests (fake clock) and the fleet simulation (virtual time).
+ * The core never touches a socket, a timer or Date directly.
+ */
+
+export interface HttpRequest {
+  method: "GET";
+  url: string;
+  headers: Record<string, string>;
+  /** Per-request deadline; the transport aborts the request after this long. */
+  timeoutMs: number;
+}
+
+export type HttpResult =
+  /** `headers` names are lower case. */
+  | { kind: "response"; status: number; headers: Record<string, string>; body: string }
+  /** No HTTP response at all: refused, reset, DNS, per-request timeout. */
+  | { kind: "error"; code: string; message: string };
+
+export interface Env {
+  /** Milliseconds, monotonic enough for deadlines. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /** Uniform in [0, 1); injected so that jitter is reproducible. */
+  random(): number;
+  request(req: HttpRequest): Promise<HttpResult>;
+  /** One line, for journald. Must never receive a token. */
+  log(line: string): void;
+  /**
+   * Wall-clock epoch milliseconds. Optional: used only to read a `Retry-After` HTTP date
+   * (or a token's `expires_on`) when the response carries no `Date` header to compare it
+   * with. When absent, now() is taken as the wall clock.
+   */
+  wallNow?(): number;
+}
+
+export interface WaiterOptions {
+  imdsUrl: string;
+  /** Override for ARM; when absent it comes from IMDS compute.azEnvironment. */
+  armUrl?: string;
+  timeoutSeconds: number;
+  overprovisioned: boolean;
+}
+
+export type Outcome =
+  | { kind: "succeeded" }
+  | { kind: "gone"; reason: string }
+  | { kind: "failed"; reason: string }
+  | { kind: "timeout"; reason: string }
+  /** The agent cannot work out where ARM is (unknown azEnvironment and no --arm-url): an operator must say. */
+  | { kind: "usage"; reason: string };

@@ -1,0 +1,144 @@
+/**
+ * The only place the cloud-init document is produced: a pure function of plain values,
+ * serialized by a YAML library. Files that carry arbitrary bytes (the agent, the worker
+ * command) are base64 inside the YAML, so no quoting layer can alter them.
+ */
+import * as zlib from "zlib";
+import * as YAML from "yaml";
+import {
+  DEFAULT_INSTALL_NODEJS,
+  DEFAULT_OVERPROVISION,
+  DEFAULT_WORKER_USER,
+  LAUNCHER_PATH,
+  MAX_CUSTOM_DATA_BYTES,
+  WAITER_PATH,
+  WORKER_COMMAND_PATH,
+} from "./defaults";
+import {
+  DeliveryMode,
+  UNIT_PATH,
+  WorkerKind,
+  modeCloudConfig,
+  renderLauncher,
+  renderWorkerUnit,
+} from "./delivery";
+import { loadAgentBundle } from "./waiterContract";
+
+/** Plain-value options; the names match WorkerScaleSetArgs. */
+export interface CustomDataOptions {
+  delivery: DeliveryMode;
+  /** A /bin/sh command line; any bytes but NUL, newlines included. */
+  workerCommand: string;
+  /** Default DEFAULT_WORKER_USER; created by cloud-init unless it is root. */
+  workerUser?: string;
+  /** Default WorkerKind.Foreground. */
+  workerKind?: WorkerKind;
+  /** Whether the scale set overprovisions; the waiter then also waits out the cull. Default DEFAULT_OVERPROVISION. */
+  overprovision?: boolean;
+  /** Install Ubuntu/Debian's `nodejs` package at first boot. Default DEFAULT_INSTALL_NODEJS. */
+  installNodejs?: boolean;
+  /** Waiter `--timeout`; default: the agent's own default. */
+  timeoutSeconds?: number;
+  /** Waiter `--imds-url` override (tests, emulators). */
+  imdsUrl?: string;
+  /** Waiter `--arm-url` override (tests, emulators). */
+  armUrl?: string;
+  /** The compiled waiter; default agent/dist/waiter.js. */
+  agentBundle?: string;
+}
+
+export const CLOUD_CONFIG_HEADER = "#cloud-config";
+
+/** One rendered file, as cloud-init's write_files takes it. */
+interface WriteFile {
+  path: string;
+  content: string;
+  permissions: string;
+  encoding?: "b64" | "gz+b64";
+  owner?: string;
+}
+
+function gzipBase64(text: string): string {
+  return zlib.gzipSync(Buffer.from(text, "utf8"), { level: 9 }).toString("base64");
+}
+
+/** The cloud-init text that ships to every VM of the scale set. */
+export function renderCustomData(options: CustomDataOptions): string {
+  const workerUser = options.workerUser ?? DEFAULT_WORKER_USER;
+  const workerKind = options.workerKind ?? WorkerKind.Foreground;
+  const overprovision = options.overprovision ?? DEFAULT_OVERPROVISION;
+  const installNodejs = options.installNodejs ?? DEFAULT_INSTALL_NODEJS;
+  const mode = modeCloudConfig(options.delivery);
+
+  const files: WriteFile[] = [
+    { path: WAITER_PATH, content: gzipBase64(options.agentBundle ?? loadAgentBundle()), encoding: "gz+b64", permissions: "0644" },
+    {
+      path: LAUNCHER_PATH,
+      content: renderLauncher({
+        overprovisioned: overprovision,
+        timeoutSeconds: options.timeoutSeconds,
+        imdsUrl: options.imdsUrl,
+        armUrl: options.armUrl,
+      }),
+      permissions: "0755",
+    },
+    { path: WORKER_COMMAND_PATH, content: Buffer.from(options.workerCommand, "utf8").toString("base64"), encoding: "b64", permissions: "0644" },
+    { path: UNIT_PATH, content: renderWorkerUnit({ workerUser, workerKind }), permissions: "0644" },
+    ...mode.extraFiles,
+  ];
+
+  const config: Record<string, unknown> = {};
+  if (workerUser !== "root") {
+    // "default" keeps the admin user that Azure provisions with the ssh key.
+    config.users = ["default", { name: workerUser, gecos: "hpc-workers worker", shell: "/bin/bash", lock_passwd: true }];
+  }
+  if (installNodejs) {
+    // Installed in cloud-final before per-boot scripts and runcmd, so every trigger finds node.
+    config.packages = ["nodejs"];
+  }
+  config.write_files = files;
+  if (mode.runcmd.length > 0) config.runcmd = mode.runcmd;
+
+  const body = YAML.stringify(config, { lineWidth: 0, minContentWidth: 0 });
+  return `${CLOUD_CONFIG_HEADER}\n# hpc-workers: delivery=${options.delivery}; worker logs: journalctl -u hpc-worker\n${body}`;
+}
+
+export interface EncodedCustomData {
+  /** What goes into osProfile.customData. */
+  base64: string;
+  /** Size of the decoded binary array, the figure Azure limits. */
+  bytes: number;
+  /** Whether the text was gzip-compressed to fit; cloud-init detects gzip on its own. */
+  gzipped: boolean;
+}
+
+/**
+ * Plain base64 when it fits (readable in the portal and IMDS), gzip when it must.
+ * Throws when even gzip does not fit MAX_CUSTOM_DATA_BYTES.
+ */
+export function encodeCustomData(text: string): EncodedCustomData {
+  const plain = Buffer.from(text, "utf8");
+  if (plain.length <= MAX_CUSTOM_DATA_BYTES) {
+    return { base64: plain.toString("base64"), bytes: plain.length, gzipped: false };
+  }
+  const gz = zlib.gzipSync(plain, { level: 9 });
+  if (gz.length > MAX_CUSTOM_DATA_BYTES) {
+    throw new CustomDataTooLargeError(gz.length);
+  }
+  return { base64: gz.toString("base64"), bytes: gz.length, gzipped: true };
+}
+
+export class CustomDataTooLargeError extends Error {
+  constructor(readonly bytes: number) {
+    super(
+      `custom data is ${bytes} bytes even gzip-compressed, over Azure's limit of ${MAX_CUSTOM_DATA_BYTES} bytes; shorten workerCommand`,
+    );
+  }
+}
+
+/** Reverses encodeCustomData: the cloud-init text from osProfile.customData. */
+export function decodeCustomData(base64: string): string {
+  const raw = Buffer.from(base64, "base64");
+  const isGzip = raw.length > 2 && raw[0] === 0x1f && raw[1] === 0x8b;
+  return (isGzip ? zlib.gunzipSync(raw) : raw).toString("utf8");
+}

@@ -1,0 +1,62 @@
+/**
+ * Every default of the component, written once. JSDoc on the Args points here, and the
+ * Pulumi.yaml schema leaves these keys without a `default:` so the two cannot disagree.
+ */
+
+/** VM size when `vmSize` is not set: 2 vCPU general purpose, available in every public region. */
+export const DEFAULT_VM_SIZE = "Standard_D2s_v5";
+
+/** Ubuntu 24.04 LTS (its `nodejs` package is 18, which runs the waiter). */
+export const DEFAULT_IMAGE = {
+  publisher: "Canonical",
+  offer: "ubuntu-24_04-lts",
+  sku: "server",
+  version: "latest",
+} as const;
+
+/** Login user for ssh. Azure rejects names such as `root` and `admin`. */
+export const DEFAULT_ADMIN_USERNAME = "azureuser";
+
+/** Unprivileged user the worker runs as; cloud-init creates it. */
+export const DEFAULT_WORKER_USER = "hpcworker";
+
+/** As the platform's own default for a scale set. */
+export const DEFAULT_OVERPROVISION = true;
+
+/** Extra VMs of an overprovisioned scale-out never run extensions (so never the CSE worker). */
+export const DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS = true;
+
+/** Model changes reach existing VMs only when the user upgrades them. */
+export const DEFAULT_UPGRADE_POLICY = "Manual";
+
+/** Install Debian/Ubuntu's `nodejs` at first boot when `node` is missing. */
+export const DEFAULT_INSTALL_NODEJS = true;
+
+/** Upper bound on instances of a Uniform scale set with a platform image and singlePlacementGroup false.
+ *  https://learn.microsoft.com/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-placement-groups */
+export const MAX_UNIFORM_CAPACITY = 1000;
+
+/** A single placement group holds at most 100 VMs (same page); the component defaults to false. */
+export const MAX_SINGLE_PLACEMENT_GROUP_CAPACITY = 100;
+
+/** false, so that capacity can reach MAX_UNIFORM_CAPACITY. Set true for InfiniBand/RDMA jobs that
+ *  need one placement group (capacity is then at most 100). */
+export const DEFAULT_SINGLE_PLACEMENT_GROUP = false;
+
+/** `osProfile.customData`: "The maximum length of the binary array is 65535 bytes."
+ *  https://learn.microsoft.com/rest/api/compute/virtual-machine-scale-sets/create-or-update (VirtualMachineScaleSetOSProfile) */
+export const MAX_CUSTOM_DATA_BYTES = 65535;
+
+/** Built-in Reader role. https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/general#reader */
+export const READER_ROLE_DEFINITION_GUID = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+
+/** Where the shipped files live on the VM. The policy pack looks for WAITER_PATH to know a scale set is gated. */
+export const INSTALL_DIR = "/usr/local/lib/hpc-workers";
+export const WAITER_PATH = `${INSTALL_DIR}/waiter.js`;
+export const LAUNCHER_PATH = `${INSTALL_DIR}/launch`;
+export const WORKER_COMMAND_PATH = "/etc/hpc-workers/worker-command";
+/** One journald unit for every mode: `journalctl -u hpc-worker`. */
+export const WORKER_UNIT = "hpc-worker.service";
+
+/** OS disk type: Standard SSD works with every VM size (Premium needs an "s" size). */
+export const DEFAULT_OS_DISK_TYPE = "StandardSSD_LRS";

@@ -1,0 +1,14 @@
+export * from "./defaults";
+export { DeliveryMode, WorkerKind, customScriptCommand, renderLauncher, renderWorkerUnit, renderPerBootScript, PER_BOOT_SCRIPT_PATH, UNIT_PATH } from "./delivery";
+export { renderCustomData, encodeCustomData, decodeCustomData, CustomDataOptions, EncodedCustomData, CustomDataTooLargeError } from "./customData";
+export { validateWorkerScaleSetArgs, sshKeyProblem } from "./validate";
+export {
+  WorkerScaleSet,
+  WorkerScaleSetArgs,
+  ImageReference,
+  WORKER_SCALE_SET_TYPE,
+  CUSTOM_SCRIPT_PUBLISHER,
+  CUSTOM_SCRIPT_TYPE,
+  CUSTOM_SCRIPT_TYPE_HANDLER_VERSION,
+  stableGuid,
+} from "./workerScaleSet";

@@ -1,0 +1,239 @@
+/**
+ * WorkerScaleSet: a Uniform VM Scale Set whose workers start only once Azure reports
+ * their VM `Succeeded`. The class is thin: validate → render → declare children.
+ */
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
+import * as compute from "@pulumi/azure-native/compute";
+import { encodeCustomData, renderCustomData } from "./customData";
+import {
+  DEFAULT_ADMIN_USERNAME,
+  DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
+  DEFAULT_IMAGE,
+  DEFAULT_OVERPROVISION,
+  DEFAULT_SINGLE_PLACEMENT_GROUP,
+  DEFAULT_UPGRADE_POLICY,
+  DEFAULT_VM_SIZE,
+  DEFAULT_OS_DISK_TYPE,
+  READER_ROLE_DEFINITION_GUID,
+} from "./defaults";
+import { DeliveryMode, WorkerKind, customScriptCommand } from "./delivery";
+import { NOT_YET_KNOWN, PlainArgs, Unknowable, validateWorkerScaleSetArgs } from "./validate";
+
+export const WORKER_SCALE_SET_TYPE = "hpc-workers:index:WorkerScaleSet";
+
+/** Custom Script Extension v2 for Linux. https://learn.microsoft.com/azure/virtual-machines/extensions/custom-script-linux */
+export const CUSTOM_SCRIPT_PUBLISHER = "Microsoft.Azure.Extensions";
+export const CUSTOM_SCRIPT_TYPE = "CustomScript";
+export const CUSTOM_SCRIPT_TYPE_HANDLER_VERSION = "2.1";
+export const CUSTOM_SCRIPT_EXTENSION_NAME = "hpc-worker-start";
+
+/** A marketplace image, or a custom/gallery image by id. */
+export interface ImageReference {
+  publisher?: pulumi.Input<string>;
+  offer?: pulumi.Input<string>;
+  sku?: pulumi.Input<string>;
+  version?: pulumi.Input<string>;
+  id?: pulumi.Input<string>;
+}
+
+export interface WorkerScaleSetArgs {
+  /** Resource group of the scale set; the Reader role is granted on this group only. */
+  resourceGroupName: pulumi.Input<string>;
+  /** Subnet for the VMs; it needs outbound access to Azure Resource Manager (e.g. a NAT gateway). */
+  subnetId: pulumi.Input<string>;
+  /** One-line OpenSSH public key (ssh-ed25519, or ssh-rsa of at least 2048 bits). Password login is always off. */
+  sshPublicKey: pulumi.Input<string>;
+  /** The worker, as a /bin/sh command line. Any bytes but NUL reach `/bin/sh -c` unchanged. */
+  workerCommand: pulumi.Input<string>;
+  /** What starts the worker on the VM: DeliveryMode.Systemd, .CloudInit or .CustomScript. */
+  delivery: pulumi.Input<DeliveryMode>;
+  /** Number of VMs, 0 to MAX_UNIFORM_CAPACITY (MAX_SINGLE_PLACEMENT_GROUP_CAPACITY with singlePlacementGroup). */
+  capacity: pulumi.Input<number>;
+  /** Create extra VMs and delete them once `capacity` succeeded. Default DEFAULT_OVERPROVISION (true). */
+  overprovision?: pulumi.Input<boolean>;
+  /** Extras of an overprovisioned scale-out never run extensions. Default DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS (true). */
+  doNotRunExtensionsOnOverprovisionedVMs?: pulumi.Input<boolean>;
+  /** Default DEFAULT_SINGLE_PLACEMENT_GROUP (false); true limits capacity to 100. */
+  singlePlacementGroup?: pulumi.Input<boolean>;
+  /** Default: the resource group's location. */
+  location?: pulumi.Input<string>;
+  /** Default DEFAULT_VM_SIZE. */
+  vmSize?: pulumi.Input<string>;
+  /** Default DEFAULT_IMAGE (Ubuntu 24.04 LTS). */
+  image?: pulumi.Input<ImageReference>;
+  /** ssh login user. Default DEFAULT_ADMIN_USERNAME. */
+  adminUsername?: pulumi.Input<string>;
+  /** User the waiter and the worker run as; created by cloud-init. Default DEFAULT_WORKER_USER. */
+  workerUser?: pulumi.Input<string>;
+  /** WorkerKind.Foreground (default) or WorkerKind.Forking for commands that daemonize. */
+  workerKind?: pulumi.Input<WorkerKind>;
+  /** Install the distribution's `nodejs` at first boot. Default DEFAULT_INSTALL_NODEJS (true). */
+  installNodejs?: pulumi.Input<boolean>;
+  /** Waiter `--timeout` in seconds. Default: the agent's DEFAULT_TIMEOUT_SECONDS. */
+  timeoutSeconds?: pulumi.Input<number>;
+  /** Waiter `--imds-url` override, for tests and emulators. */
+  imdsUrl?: pulumi.Input<string>;
+  /** Waiter `--arm-url` override, for tests and emulators. */
+  armUrl?: pulumi.Input<string>;
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** The arguments with every Output/Promise replaced by NOT_YET_KNOWN, for the pure validator. */
+function plainView(args: WorkerScaleSetArgs): Unknowable<PlainArgs> {
+  const view: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries((args ?? {}) as unknown as Record<string, unknown>)) {
+    view[key] = pulumi.Output.isInstance(value) || value instanceof Promise ? NOT_YET_KNOWN : value;
+  }
+  return view as Unknowable<PlainArgs>;
+}
+
+/** A name-based (v5-style) GUID: the same inputs give the same role assignment name on every update. */
+export function stableGuid(seed: string): string {
+  const hash = crypto.createHash("sha1").update(`hpc-workers:${seed}`).digest();
+  hash[6] = (hash[6] & 0x0f) | 0x50;
+  hash[8] = (hash[8] & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Host name prefix: letters, digits and "-", at most 15 characters (the tightest Azure limit). */
+export function computerNamePrefix(name: string): string {
+  const cleaned = name.toLowerCase().replace(/[^a-z0-9-]/g, "").replace(/^-+/, "").slice(0, 15).replace(/-+$/, "");
+  return cleaned === "" ? "worker" : cleaned;
+}
+
+export function readerRoleDefinitionId(subscriptionId: string): string {
+  return `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${READER_ROLE_DEFINITION_GUID}`;
+}
+
+export function resourceGroupScope(subscriptionId: string, resourceGroupName: string): string {
+  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroupName}`;
+}
+
+export class WorkerScaleSet extends pulumi.ComponentResource {
+  public readonly scaleSet: compute.VirtualMachineScaleSet;
+  public readonly scaleSetId: pulumi.Output<string>;
+  public readonly scaleSetName: pulumi.Output<string>;
+  /** The scale set's system-assigned identity, shared by all its VMs. */
+  public readonly principalId: pulumi.Output<string>;
+  public readonly roleAssignment: authorization.RoleAssignment;
+  /** The cloud-init text every VM receives (before base64), to read exactly what ships. */
+  public readonly customData: pulumi.Output<string>;
+
+  constructor(name: string, args: WorkerScaleSetArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Before super(): a bad argument registers nothing at all.
+    const problems = validateWorkerScaleSetArgs(plainView(args));
+    if (problems.length > 0) {
+      throw new pulumi.InputPropertiesError({
+        message: `WorkerScaleSet "${name}" has ${problems.length} invalid argument(s):\n${problems.map((p) => `  - ${p.reason}`).join("\n")}`,
+        errors: problems,
+      });
+    }
+    super(WORKER_SCALE_SET_TYPE, name, {}, opts);
+
+    const overprovision = pulumi.output(args.overprovision ?? DEFAULT_OVERPROVISION);
+    this.customData = pulumi
+      .output({
+        delivery: args.delivery,
+        workerCommand: args.workerCommand,
+        workerUser: args.workerUser,
+        workerKind: args.workerKind,
+        overprovision,
+        installNodejs: args.installNodejs,
+        timeoutSeconds: args.timeoutSeconds,
+        imdsUrl: args.imdsUrl,
+        armUrl: args.armUrl,
+      })
+      .apply((options) => renderCustomData(options));
+    const adminUsername = pulumi.output(args.adminUsername ?? DEFAULT_ADMIN_USERNAME);
+
+    this.scaleSet = new compute.VirtualMachineScaleSet(
+      `${name}-vmss`,
+      {
+        resourceGroupName: args.resourceGroupName,
+        location: args.location,
+        // Flexible rejects SystemAssigned identity and cannot overprovision.
+        orchestrationMode: compute.OrchestrationMode.Uniform,
+        identity: { type: compute.ResourceIdentityType.SystemAssigned },
+        sku: { name: args.vmSize ?? DEFAULT_VM_SIZE, tier: "Standard", capacity: args.capacity },
+        overprovision,
+        doNotRunExtensionsOnOverprovisionedVMs: args.doNotRunExtensionsOnOverprovisionedVMs ?? DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
+        singlePlacementGroup: args.singlePlacementGroup ?? DEFAULT_SINGLE_PLACEMENT_GROUP,
+        upgradePolicy: { mode: DEFAULT_UPGRADE_POLICY },
+        virtualMachineProfile: {
+          osProfile: {
+            computerNamePrefix: computerNamePrefix(name),
+            adminUsername,
+            customData: this.customData.apply((text) => encodeCustomData(text).base64),
+            linuxConfiguration: {
+              disablePasswordAuthentication: true,
+              provisionVMAgent: true,
+              ssh: { publicKeys: [{ path: pulumi.interpolate`/home/${adminUsername}/.ssh/authorized_keys`, keyData: args.sshPublicKey }] },
+            },
+          },
+          storageProfile: {
+            imageReference: args.image ?? { ...DEFAULT_IMAGE },
+            osDisk: { createOption: "FromImage", caching: "ReadWrite", managedDisk: { storageAccountType: DEFAULT_OS_DISK_TYPE } },
+          },
+          networkProfile: {
+            networkInterfaceConfigurations: [
+              {
+                name: `${name}-nic`,
+                primary: true,
+                ipConfigurations: [{ name: `${name}-ipconfig`, primary: true, subnet: { id: args.subnetId } }],
+              },
+            ],
+          },
+          extensionProfile: pulumi.output(args.delivery).apply((delivery) =>
+            delivery === DeliveryMode.CustomScript
+              ? {
+                  extensions: [
+                    {
+                      name: CUSTOM_SCRIPT_EXTENSION_NAME,
+                      publisher: CUSTOM_SCRIPT_PUBLISHER,
+                      type: CUSTOM_SCRIPT_TYPE,
+                      typeHandlerVersion: CUSTOM_SCRIPT_TYPE_HANDLER_VERSION,
+                      autoUpgradeMinorVersion: true,
+                      settings: { commandToExecute: customScriptCommand() },
+                    },
+                  ],
+                }
+              : undefined,
+          ),
+        },
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    this.scaleSetId = this.scaleSet.id;
+    this.scaleSetName = this.scaleSet.name;
+    this.principalId = this.scaleSet.identity.apply((identity) => identity?.principalId as string);
+
+    const client = authorization.getClientConfigOutput({ parent: this });
+    const scope = pulumi.all([client.subscriptionId, args.resourceGroupName]).apply(([sub, rg]) => resourceGroupScope(sub, rg));
+    this.roleAssignment = new authorization.RoleAssignment(
+      `${name}-reader`,
+      {
+        // Naming the type skips the Entra lookup that fails with PrincipalNotFound right after the identity is created.
+        principalId: this.principalId,
+        principalType: authorization.PrincipalType.ServicePrincipal,
+        roleDefinitionId: client.subscriptionId.apply(readerRoleDefinitionId),
+        scope,
+        roleAssignmentName: scope.apply((s) => stableGuid(`${s}/${name}/reader`)),
+      },
+      // The stable name is reused when the identity is replaced, so the old assignment must go first.
+      { parent: this, deleteBeforeReplace: true },
+    );
+
+    this.registerOutputs({
+      scaleSet: this.scaleSet,
+      scaleSetId: this.scaleSetId,
+      scaleSetName: this.scaleSetName,
+      principalId: this.principalId,
+      roleAssignment: this.roleAssignment,
+      customData: this.customData,
+    });
+  }
+}

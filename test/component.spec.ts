@@ -1,0 +1,135 @@
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  DEFAULT_ADMIN_USERNAME,
+  DeliveryMode,
+  LAUNCHER_PATH,
+  READER_ROLE_DEFINITION_GUID,
+  WAITER_PATH,
+  WORKER_COMMAND_PATH,
+  WorkerScaleSet,
+  WorkerScaleSetArgs,
+  decodeCustomData,
+  renderCustomData,
+  customScriptCommand,
+  UNIT_PATH,
+  PER_BOOT_SCRIPT_PATH,
+  stableGuid,
+} from "../components";
+import { MOCK_SUBSCRIPTION_ID, ResourceRecorder, installMocks, mockPrincipalId, unwrap } from "./helpers";
+import { parseCloudConfig, writeFile } from "./cloudConfig";
+import { DEV_SSH_KEY, SUBNET_ID, minimalArgs } from "./fixtures";
+
+const VMSS = "azure-native:compute:VirtualMachineScaleSet";
+const ROLE = "azure-native:authorization:RoleAssignment";
+const COMPONENT = "hpc-workers:index:WorkerScaleSet";
+/** Deploys one component under mocks and returns its children, once every output settled. */
+async function deploy(name: string, args: WorkerScaleSetArgs, recorder: ResourceRecorder) {
+  const component = new WorkerScaleSet(name, args);
+  await unwrap(component.roleAssignment.id);
+  await unwrap(component.customData);
+  const mine = recorder.resources.filter((r) => r.name === name || r.name.startsWith(`${name}-`));
+  return { component, mine };
+}
+
+describe("WorkerScaleSet", () => {
+  const recorder = new ResourceRecorder();
+  before(async () => {
+    await installMocks(recorder);
+  });
+
+  for (const delivery of Object.values(DeliveryMode)) {
+    for (const overprovision of [true, false]) {
+      describe(`delivery=${delivery}, overprovision=${overprovision}`, () => {
+        const name = `w-${delivery.toLowerCase()}-${overprovision ? "op" : "noop"}`;
+        let deployed: Awaited<ReturnType<typeof deploy>>;
+        before(async () => {
+          deployed = await deploy(name, minimalArgs({ delivery, overprovision }), recorder);
+        });
+
+        it("declares exactly the component, one scale set and one role assignment, named after the component", () => {
+          const counts: Record<string, number> = {};
+          for (const r of deployed.mine) counts[r.type] = (counts[r.type] ?? 0) + 1;
+          assert.deepEqual(counts, { [COMPONENT]: 1, [VMSS]: 1, [ROLE]: 1 });
+          assert.deepEqual(deployed.mine.map((r) => r.name).sort(), [name, `${name}-reader`, `${name}-vmss`].sort());
+        });
+
+        it("makes a Uniform scale set with a system-assigned identity, ssh-key-only login and the overprovision flag", () => {
+          const vmss = deployed.mine.find((r) => r.type === VMSS)!.inputs;
+          assert.equal(vmss.orchestrationMode, "Uniform");
+          assert.deepEqual(vmss.identity, { type: "SystemAssigned" });
+          assert.equal(vmss.overprovision, overprovision);
+          assert.equal(vmss.doNotRunExtensionsOnOverprovisionedVMs, true);
+          assert.equal(vmss.sku.capacity, 3);
+          assert.deepEqual(vmss.upgradePolicy, { mode: "Manual" });
+          const os = vmss.virtualMachineProfile.osProfile;
+          assert.equal(os.linuxConfiguration.disablePasswordAuthentication, true);
+          assert.equal(os.adminPassword, undefined);
+          assert.deepEqual(os.linuxConfiguration.ssh.publicKeys, [
+            { path: `/home/${DEFAULT_ADMIN_USERNAME}/.ssh/authorized_keys`, keyData: DEV_SSH_KEY },
+          ]);
+          assert.equal(vmss.virtualMachineProfile.storageProfile.imageReference.publisher, "Canonical");
+          assert.equal(vmss.virtualMachineProfile.networkProfile.networkInterfaceConfigurations[0].ipConfigurations[0].subnet.id, SUBNET_ID);
+        });
+
+        it("grants the scale set's own principal Reader on the resource group, as a ServicePrincipal", async () => {
+          const role = deployed.mine.find((r) => r.type === ROLE)!.inputs;
+          assert.equal(role.roleDefinitionId, `/subscriptions/${MOCK_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/${READER_ROLE_DEFINITION_GUID}`);
+          assert.equal(role.scope, `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg-test`);
+          assert.equal(role.principalType, "ServicePrincipal");
+          assert.equal(role.principalId, mockPrincipalId(`${name}-vmss`));
+          assert.equal(await unwrap(deployed.component.principalId), mockPrincipalId(`${name}-vmss`));
+          assert.match(role.roleAssignmentName, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+          assert.equal(role.roleAssignmentName, stableGuid(`/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg-test/${name}/reader`));
+        });
+
+        it("ships the agent, the launcher and the mode's trigger in the custom data it exposes", async () => {
+          const vmss = deployed.mine.find((r) => r.type === VMSS)!.inputs;
+          const shipped = decodeCustomData(vmss.virtualMachineProfile.osProfile.customData);
+          const exposed = await unwrap(deployed.component.customData);
+          assert.equal(shipped, exposed);
+          assert.equal(exposed, renderCustomData({ delivery, workerCommand: minimalArgs().workerCommand as string, overprovision }));
+          const doc = parseCloudConfig(exposed);
+          assert.ok(writeFile(doc, WAITER_PATH).length > 0, "waiter bundle present");
+          assert.match(writeFile(doc, LAUNCHER_PATH), overprovision ? /--overprovisioned/ : /^(?![\s\S]*--overprovisioned)/);
+          assert.equal(writeFile(doc, WORKER_COMMAND_PATH), "/usr/local/bin/myhpcworkerprocess --queue jobs");
+          assert.ok(writeFile(doc, UNIT_PATH).includes("Type=exec"));
+          const perBoot = (doc.write_files as Array<{ path: string }>).some((f) => f.path === PER_BOOT_SCRIPT_PATH);
+          assert.equal(perBoot, delivery === DeliveryMode.CloudInit);
+          const enables = JSON.stringify(doc.runcmd ?? []).includes("enable");
+          assert.equal(enables, delivery === DeliveryMode.Systemd);
+        });
+
+        it("adds the Custom Script Extension only in customScript mode", () => {
+          const vmss = deployed.mine.find((r) => r.type === VMSS)!.inputs;
+          const extensions = vmss.virtualMachineProfile.extensionProfile?.extensions ?? [];
+          if (delivery === DeliveryMode.CustomScript) {
+            assert.equal(extensions.length, 1);
+            assert.equal(extensions[0].publisher, "Microsoft.Azure.Extensions");
+            assert.equal(extensions[0].type, "CustomScript");
+            assert.match(extensions[0].typeHandlerVersion, /^2\./);
+            assert.equal(extensions[0].settings.commandToExecute, customScriptCommand());
+          } else {
+            assert.equal(extensions.length, 0);
+          }
+        });
+      });
+    }
+  }
+
+  it("accepts Outputs for every argument and renders the same custom data", async () => {
+    const plain = minimalArgs({ delivery: DeliveryMode.CloudInit });
+    const lifted = Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, pulumi.output(v)])) as unknown as WorkerScaleSetArgs;
+    const { component } = await deploy("w-outputs", lifted, recorder);
+    const { component: reference } = await deploy("w-plain", plain, recorder);
+    assert.equal(await unwrap(component.customData), await unwrap(reference.customData));
+  });
+
+  it("defaults overprovision to true and passes --overprovisioned to the waiter", async () => {
+    const args = minimalArgs();
+    delete args.overprovision;
+    const { mine, component } = await deploy("w-default-op", args, recorder);
+    assert.equal(mine.find((r) => r.type === VMSS)!.inputs.overprovision, true);
+    assert.match(await unwrap(component.customData), /--overprovisioned/);
+  });
+});

@@ -1,0 +1,111 @@
+import { strict as assert } from "assert";
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { DeliveryMode, MAX_CUSTOM_DATA_BYTES, WorkerScaleSet, WorkerScaleSetArgs, sshKeyProblem } from "../components";
+import { ResourceRecorder, installMocks } from "./helpers";
+import { minimalArgs } from "./fixtures";
+
+/** The InputPropertiesError a construction throws synchronously, or a failure. */
+function rejection(args: WorkerScaleSetArgs, name = "bad"): pulumi.InputPropertiesError {
+  try {
+    new WorkerScaleSet(name, args);
+  } catch (err) {
+    assert.ok(pulumi.InputPropertiesError.isInstance(err), `expected InputPropertiesError, got ${err}`);
+    return err as pulumi.InputPropertiesError;
+  }
+  assert.fail("the constructor accepted bad arguments");
+}
+
+function expectOnly(args: WorkerScaleSetArgs, property: string, reason: RegExp) {
+  const err = rejection(args);
+  assert.deepEqual(err.errors.map((e) => e.propertyPath), [property], err.message);
+  assert.match(err.errors[0].reason, reason);
+  assert.ok(err.errors[0].reason.startsWith(property), "the reason names the property first");
+  assert.ok(err.message.includes(err.errors[0].reason), "the message carries every reason");
+}
+
+// A 1024-bit RSA key: well-formed, but Azure refuses it.
+const RSA_1024 =
+  "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQCyJ3PeWFkByenZqnDZWP0ItuLVTjVsr0avgNs64rX1IqdvjPKjBVMh6B4AG4AR/VRPb/asn+zesaFNiv7QyaV5nb3TtYrmRw6HX8HdIu54rB6Qs8GzTD0yt2h9CuiRF5gkWHszO39ZZTrxdbehWmKIVDIJRjAok99PuBKb3xsa4w== short";
+const ECDSA =
+  "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBImn65nanvFokUQWse68CS6uLByRYbvvNf9bEnDTU+zZhefv5JXYljW1cAakKLUNWs7bS8jIu/hHZfFoIt0RX04= me@host";
+
+describe("WorkerScaleSet validation", () => {
+  const recorder = new ResourceRecorder();
+  before(async () => {
+    await installMocks(recorder);
+  });
+
+  it("rejects a fractional capacity, naming the field, the range and the value", () => {
+    expectOnly(minimalArgs({ capacity: 2.5 }), "capacity", /^capacity must be an integer from 0 to 1000 \(got 2\.5\)$/);
+  });
+
+  it("rejects a negative capacity and one above the Uniform limit", () => {
+    expectOnly(minimalArgs({ capacity: -1 }), "capacity", /from 0 to 1000/);
+    expectOnly(minimalArgs({ capacity: 1001 }), "capacity", /from 0 to 1000 \(got 1001\)/);
+  });
+
+  it("rejects more than 100 VMs in a single placement group, saying how to fix it", () => {
+    expectOnly(minimalArgs({ capacity: 150, singlePlacementGroup: true }), "capacity", /0 to 100 .*set singlePlacementGroup to false/);
+  });
+
+  it("rejects an unknown delivery mode and lists the valid ones", () => {
+    expectOnly(minimalArgs({ delivery: "cron" as DeliveryMode }), "delivery", /"systemd", "cloudInit", "customScript"/);
+  });
+
+  it("rejects an empty or blank worker command", () => {
+    expectOnly(minimalArgs({ workerCommand: "" }), "workerCommand", /non-empty/);
+    expectOnly(minimalArgs({ workerCommand: "   " }), "workerCommand", /non-empty/);
+  });
+
+  it("rejects a worker command with a NUL byte, which no argv can carry", () => {
+    expectOnly(minimalArgs({ workerCommand: "run\0me" }), "workerCommand", /NUL/);
+  });
+
+  it("rejects a missing ssh key and a malformed one", () => {
+    const args = minimalArgs();
+    delete (args as Partial<WorkerScaleSetArgs>).sshPublicKey;
+    expectOnly(args, "sshPublicKey", /is required/);
+    expectOnly(minimalArgs({ sshPublicKey: "not a key" }), "sshPublicKey", /ssh-rsa or ssh-ed25519/);
+    expectOnly(minimalArgs({ sshPublicKey: "ssh-ed25519 !!!notbase64" }), "sshPublicKey", /not base64/);
+  });
+
+  it("rejects key types and sizes that Azure refuses", () => {
+    expectOnly(minimalArgs({ sshPublicKey: ECDSA }), "sshPublicKey", /ssh-rsa or ssh-ed25519/);
+    assert.match(sshKeyProblem(RSA_1024) ?? "", /1024-bit RSA key; Azure requires at least 2048 bits/);
+  });
+
+  it("rejects custom data over Azure's 65,535-byte limit, naming the size and the limit", () => {
+    // Random bytes barely compress, so even gzip cannot make this fit.
+    const incompressible = crypto.randomBytes(90000).toString("base64");
+    const err = rejection(minimalArgs({ workerCommand: `echo ${incompressible}` }));
+    assert.deepEqual(err.errors.map((e) => e.propertyPath), ["workerCommand"]);
+    assert.match(err.errors[0].reason, new RegExp(`custom data \\d+ bytes even gzip-compressed, over Azure's limit of ${MAX_CUSTOM_DATA_BYTES} bytes`));
+  });
+
+  it("rejects an admin user name that Azure reserves", () => {
+    expectOnly(minimalArgs({ adminUsername: "admin" }), "adminUsername", /reserved by Azure/);
+  });
+
+  it("rejects an image that mixes an id with marketplace fields", () => {
+    expectOnly(minimalArgs({ image: { id: "/subscriptions/x/images/y", publisher: "Canonical" } }), "image", /either id, or publisher/);
+  });
+
+  it("rejects bad waiter settings", () => {
+    expectOnly(minimalArgs({ timeoutSeconds: 0 }), "timeoutSeconds", /from 1 to/);
+    expectOnly(minimalArgs({ imdsUrl: "ftp://169.254.169.254" }), "imdsUrl", /http:\/\/ or https:\/\//);
+    expectOnly(minimalArgs({ armUrl: "not a url" }), "armUrl", /http:\/\/ or https:\/\//);
+  });
+
+  it("reports every problem at once and registers nothing", () => {
+    const before = recorder.resources.length;
+    const err = rejection(minimalArgs({ capacity: 2.5, delivery: "cron" as DeliveryMode, workerCommand: "", sshPublicKey: "nope" }), "many");
+    assert.deepEqual(err.errors.map((e) => e.propertyPath).sort(), ["capacity", "delivery", "sshPublicKey", "workerCommand"]);
+    assert.equal(recorder.resources.length, before);
+  });
+
+  it("leaves Outputs to the platform instead of guessing", () => {
+    const err = rejection(minimalArgs({ capacity: pulumi.output(2.5), delivery: "cron" as DeliveryMode }));
+    assert.deepEqual(err.errors.map((e) => e.propertyPath), ["delivery"]);
+  });
+});
