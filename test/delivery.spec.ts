@@ -1,0 +1,290 @@
+/**
+ * The delivery modes, checked by the real tools (cloud-init, systemd-analyze, shellcheck)
+ * and property-tested for escaping: any worker command reaches `/bin/sh -c` byte for byte.
+ */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import fc from "fast-check";
+import {
+  DeliveryMode,
+  LAUNCHER_PATH,
+  PER_BOOT_SCRIPT_PATH,
+  UNIT_PATH,
+  WAITER_PATH,
+  WORKER_COMMAND_PATH,
+  WorkerKind,
+  customScriptCommand,
+  renderCustomData,
+} from "../components";
+import { WAITER_EXIT_OFFSET } from "../components/waiterContract";
+import { CloudConfigFile, fileBytes, parseCloudConfig, writeFile } from "./cloudConfig";
+
+/** Commands that break naive quoting in YAML, systemd, or the shell. */
+export const ADVERSARIAL_COMMANDS = [
+  `echo "double" 'single' \`backtick\` $HOME \${HOME} $(id -u)`,
+  "printf '%s %d %% %n' 100% %h %i %%",
+  "echo back\\slash \\\\ \\n \\t \\",
+  "- leading dash: colon # hash ! bang & amp * star | pipe > gt { brace } [ bracket ]",
+  "echo ünïcødé ✓ 日本語 🚀 \u200b zero-width",
+  "echo 'it'\\''s' && echo \"a\\\"b\" ; exit 0",
+  "   leading and trailing spaces   ",
+  "line one\nline two\n\ttabbed line\n",
+  "trailing newlines\n\n\n",
+  "echo " + "x".repeat(20000),
+  "%n%N%H%m%b %%%% ${X:-default} $((1+2))",
+  "--flag-looking-command --x=y",
+  "null\\0 byte escape but no byte",
+];
+
+const MODES = Object.values(DeliveryMode);
+const KINDS = Object.values(WorkerKind);
+
+function tool(name: string): string {
+  const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
+  assert.equal(found.status, 0, `${name} is not installed: run .ci/run (apt-get install cloud-init shellcheck systemd) first`);
+  return found.stdout.trim();
+}
+
+function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+function filesOf(doc: Record<string, any>): CloudConfigFile[] {
+  return (doc.write_files ?? []) as CloudConfigFile[];
+}
+
+describe("delivery modes: the real validators", function () {
+  this.timeout(120000);
+  const work = tempDir("hpc-delivery-");
+  after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  for (const delivery of MODES) {
+    for (const workerKind of KINDS) {
+      it(`cloud-init schema accepts the ${delivery}/${workerKind} user-data for every adversarial command`, () => {
+        const cloudInit = tool("cloud-init");
+        for (const [i, workerCommand] of ADVERSARIAL_COMMANDS.entries()) {
+          const file = path.join(work, `${delivery}-${workerKind}-${i}.yaml`);
+          fs.writeFileSync(file, renderCustomData({ delivery, workerKind, workerCommand, overprovision: i % 2 === 0 }));
+          const run = spawnSync(cloudInit, ["schema", "--config-file", file], { encoding: "utf8" });
+          assert.equal(run.status, 0, `cloud-init schema rejected ${file}:\n${run.stdout}${run.stderr}`);
+          assert.match(run.stdout, /^Valid cloud-config/);
+          assert.doesNotMatch(run.stderr + run.stdout, /deprecat|warn/i);
+        }
+      });
+    }
+  }
+
+  for (const workerKind of KINDS) {
+    it(`systemd-analyze verify accepts the ${workerKind} unit with nothing to report`, () => {
+      const analyze = tool("systemd-analyze");
+      const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerKind, workerCommand: ADVERSARIAL_COMMANDS[1] }));
+      // A root holding the system's own units (for the default dependencies) and every path the unit names.
+      const root = path.join(work, `root-${workerKind}`);
+      fs.mkdirSync(path.join(root, "usr/lib/systemd"), { recursive: true });
+      fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
+      for (const file of filesOf(doc)) {
+        const target = path.join(root, file.path);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, fileBytes(file), { mode: parseInt(file.permissions ?? "0644", 8) });
+      }
+      const run = spawnSync(analyze, ["verify", `--root=${root}`, UNIT_PATH], { encoding: "utf8" });
+      assert.equal(run.status, 0, `systemd-analyze verify failed:\n${run.stdout}${run.stderr}`);
+      assert.equal((run.stdout + run.stderr).trim(), "", "systemd-analyze verify printed warnings");
+    });
+  }
+
+  it("systemd-analyze verify would catch a broken unit (the check can fail)", () => {
+    const analyze = tool("systemd-analyze");
+    const unit = path.join(work, "broken.service");
+    fs.writeFileSync(unit, "[Service]\nType=exec\nExecStart=/bin/true\nRestartSteps=3\n");
+    const run = spawnSync(analyze, ["verify", unit], { encoding: "utf8" });
+    assert.match(run.stdout + run.stderr, /RestartSteps|Unknown/);
+  });
+
+  for (const delivery of MODES) {
+    it(`shellcheck is clean on every shell script the ${delivery} mode ships`, () => {
+      const shellcheck = tool("shellcheck");
+      const doc = parseCloudConfig(renderCustomData({ delivery, workerCommand: ADVERSARIAL_COMMANDS[0], imdsUrl: "http://127.0.0.1:1", armUrl: "http://127.0.0.1:1", timeoutSeconds: 30 }));
+      const scripts = filesOf(doc).filter((f) => fileBytes(f).toString("utf8").startsWith("#!/bin/sh"));
+      const expected = delivery === DeliveryMode.CloudInit ? [LAUNCHER_PATH, PER_BOOT_SCRIPT_PATH] : [LAUNCHER_PATH];
+      assert.deepEqual(scripts.map((f) => f.path).sort(), expected.sort());
+      for (const script of scripts) {
+        const file = path.join(work, path.basename(script.path));
+        fs.writeFileSync(file, fileBytes(script));
+        const run = spawnSync(shellcheck, ["--shell=sh", "--severity=style", file], { encoding: "utf8" });
+        assert.equal(run.status, 0, `shellcheck on ${script.path}:\n${run.stdout}${run.stderr}`);
+      }
+    });
+  }
+
+  it("the customScript command is one plain command line that returns at once (systemd-run --no-block)", () => {
+    const command = customScriptCommand();
+    assert.match(command, /^systemd-run --no-block /);
+    assert.match(command, /--property=After=cloud-final\.service/);
+    assert.match(command, /start --no-block hpc-worker\.service$/);
+    assert.doesNotMatch(command, /['"$`\\;&|]/);
+  });
+});
+
+describe("delivery modes: boot is never held", () => {
+  for (const workerKind of KINDS) {
+    it(`the ${workerKind} unit's start job completes at exec (Type=exec), so multi-user.target and cloud-final never wait`, () => {
+      const unit = writeFile(parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerKind, workerCommand: "w" })), UNIT_PATH);
+      assert.match(unit, /^Type=exec$/m);
+      assert.doesNotMatch(unit, /^Type=(oneshot|forking|notify)/m);
+      assert.doesNotMatch(unit, /^ExecStartPre=/m);
+      assert.doesNotMatch(unit, /cloud-final|cloud-init\.target/);
+      assert.match(unit, /^RestartPreventExitStatus=92 93 94 95$/m);
+      assert.match(unit, /^Restart=on-failure$/m);
+      assert.equal(/^RemainAfterExit=yes$/m.test(unit), workerKind === WorkerKind.Forking);
+    });
+  }
+
+  it("systemd mode enables and starts the unit with --no-block, and no runcmd waits", () => {
+    const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w" }));
+    assert.deepEqual(doc.runcmd, [["systemctl", "enable", "--now", "--no-block", "hpc-worker.service"]]);
+  });
+
+  it("cloudInit mode's per-boot script only queues the unit", () => {
+    const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.CloudInit, workerCommand: "w" }));
+    assert.equal(doc.runcmd, undefined);
+    assert.match(writeFile(doc, PER_BOOT_SCRIPT_PATH), /^exec systemctl start --no-block hpc-worker\.service$/m);
+  });
+});
+
+/** Runs the rendered launcher with stub paths; returns what the stub shell received. */
+function runLauncher(
+  launcherText: string,
+  commandBytes: Buffer,
+  opts: { waiterExit?: number; runtimeDir?: string } = {},
+): { status: number | null; stderr: string; argv?: { count: string; flag: string; command: Buffer }; waiterArgs: string } {
+  const dir = tempDir("hpc-launch-");
+  try {
+    const stubShell = path.join(dir, "shell");
+    fs.writeFileSync(stubShell, `#!/bin/sh\nprintf '%s' "$#" > "$ARGV_OUT.count"\nprintf '%s' "$1" > "$ARGV_OUT.1"\nprintf '%s' "$2" > "$ARGV_OUT.2"\n`, { mode: 0o755 });
+    const stubWaiter = path.join(dir, "waiter.js");
+    fs.writeFileSync(stubWaiter, `require("fs").writeFileSync(process.env.ARGV_OUT + ".waiter", JSON.stringify(process.argv.slice(2))); process.exit(${opts.waiterExit ?? 0});\n`);
+    const commandFile = path.join(dir, "worker-command");
+    fs.writeFileSync(commandFile, commandBytes);
+    const launcher = path.join(dir, "launch");
+    const patched = launcherText
+      .replace(/^WAITER=.*$/m, `WAITER=${stubWaiter}`)
+      .replace(/^WORKER_COMMAND_FILE=.*$/m, `WORKER_COMMAND_FILE=${commandFile}`)
+      .replace(/^WORKER_SHELL=.*$/m, `WORKER_SHELL=${stubShell}`);
+    assert.notEqual(patched, launcherText, "the launcher's path variables moved; update the stubs");
+    fs.writeFileSync(launcher, patched, { mode: 0o755 });
+    const out = path.join(dir, "argv");
+    const run = spawnSync(launcher, [], {
+      env: { ...process.env, ARGV_OUT: out, RUNTIME_DIRECTORY: opts.runtimeDir ?? dir },
+      encoding: "utf8",
+    });
+    const argv = fs.existsSync(`${out}.count`)
+      ? { count: fs.readFileSync(`${out}.count`, "utf8"), flag: fs.readFileSync(`${out}.1`, "utf8"), command: fs.readFileSync(`${out}.2`) }
+      : undefined;
+    const waiterArgs = fs.existsSync(`${out}.waiter`) ? fs.readFileSync(`${out}.waiter`, "utf8") : "";
+    return { status: run.status, stderr: run.stderr, argv, waiterArgs };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const commandArbitrary = fc
+  .oneof(
+    fc.string({ unit: fc.constantFrom(..."\"'`$%\\!&*|#:-{}[]<>;()~^?= \t\n\r".split("")), minLength: 1, maxLength: 60 }),
+    fc.string({ unit: "binary", minLength: 1, maxLength: 200 }),
+    fc.string({ unit: "grapheme", minLength: 1, maxLength: 4000 }),
+  )
+  .filter((s) => !s.includes("\0") && s.trim() !== "" && Buffer.from(s, "utf8").toString("utf8") === s);
+
+describe("delivery modes: escaping, property-based", function () {
+  this.timeout(120000);
+
+  it("every mode's YAML parses back to the same file contents, for any command", () => {
+    fc.assert(
+      fc.property(commandArbitrary, fc.constantFrom(...MODES), fc.constantFrom(...KINDS), fc.boolean(), (workerCommand, delivery, workerKind, overprovision) => {
+        const doc = parseCloudConfig(renderCustomData({ delivery, workerKind, workerCommand, overprovision, agentBundle: "// stub agent\n" }));
+        assert.equal(writeFile(doc, WORKER_COMMAND_PATH), workerCommand);
+        assert.equal(writeFile(doc, WAITER_PATH), "// stub agent\n");
+        // Nothing else depends on the command: the other files are the same as for a trivial one.
+        const reference = parseCloudConfig(renderCustomData({ delivery, workerKind, workerCommand: "true", overprovision, agentBundle: "// stub agent\n" }));
+        for (const file of filesOf(reference).filter((f) => f.path !== WORKER_COMMAND_PATH)) {
+          assert.equal(writeFile(doc, file.path), writeFile(reference, file.path), file.path);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("the rendered launcher hands the command to /bin/sh -c byte for byte", () => {
+    fc.assert(
+      fc.property(commandArbitrary, fc.constantFrom(...MODES), (workerCommand, delivery) => {
+        const doc = parseCloudConfig(renderCustomData({ delivery, workerCommand, agentBundle: "//" }));
+        const commandFile = filesOf(doc).find((f) => f.path === WORKER_COMMAND_PATH)!;
+        const result = runLauncher(writeFile(doc, LAUNCHER_PATH), fileBytes(commandFile));
+        assert.equal(result.status, 0, result.stderr);
+        assert.ok(result.argv, "the stub shell was not run");
+        assert.equal(result.argv.count, "2");
+        assert.equal(result.argv.flag, "-c");
+        assert.ok(result.argv.command.equals(Buffer.from(workerCommand, "utf8")), `argv differs for ${JSON.stringify(workerCommand)}`);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  for (const workerCommand of ADVERSARIAL_COMMANDS) {
+    it(`passes ${JSON.stringify(workerCommand.length > 40 ? workerCommand.slice(0, 40) + "…" : workerCommand)} through unchanged`, () => {
+      const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand, agentBundle: "//" }));
+      const commandFile = filesOf(doc).find((f) => f.path === WORKER_COMMAND_PATH)!;
+      const result = runLauncher(writeFile(doc, LAUNCHER_PATH), fileBytes(commandFile));
+      assert.equal(result.status, 0, result.stderr);
+      assert.ok(result.argv!.command.equals(Buffer.from(workerCommand, "utf8")));
+    });
+  }
+});
+
+describe("the launcher", function () {
+  this.timeout(30000);
+  const render = (overprovision: boolean) =>
+    writeFile(
+      parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w", overprovision, timeoutSeconds: 900, imdsUrl: "http://127.0.0.1:9", agentBundle: "//" })),
+      LAUNCHER_PATH,
+    );
+
+  it("passes --overprovisioned and the waiter settings only as configured", () => {
+    assert.deepEqual(JSON.parse(runLauncher(render(true), Buffer.from("w")).waiterArgs), ["--timeout", "900", "--overprovisioned", "--imds-url", "http://127.0.0.1:9"]);
+    assert.deepEqual(JSON.parse(runLauncher(render(false), Buffer.from("w")).waiterArgs), ["--timeout", "900", "--imds-url", "http://127.0.0.1:9"]);
+  });
+
+  for (const [waiterExit, meaning] of [[2, "usage"], [3, "gone"], [4, "failed"], [5, "timeout"]] as const) {
+    it(`never starts the worker when the waiter says ${meaning}, and exits ${WAITER_EXIT_OFFSET + waiterExit} so the unit does not restart`, () => {
+      const result = runLauncher(render(true), Buffer.from("w"), { waiterExit });
+      assert.equal(result.status, WAITER_EXIT_OFFSET + waiterExit);
+      assert.equal(result.argv, undefined, "the worker shell must not run");
+      assert.match(result.stderr, new RegExp(`waiter exited with ${waiterExit}; the worker is not started`));
+    });
+  }
+
+  it("backs off when the worker keeps stopping soon after it starts", () => {
+    const runtimeDir = tempDir("hpc-backoff-");
+    const stubs = tempDir("hpc-stubs-");
+    try {
+      // A stub `sleep` records the delay instead of sleeping.
+      fs.writeFileSync(path.join(stubs, "sleep"), `#!/bin/sh\necho "$1" >> "${stubs}/slept"\n`, { mode: 0o755 });
+      const launcher = render(false);
+      const previousPath = process.env.PATH;
+      process.env.PATH = `${stubs}:${previousPath}`;
+      try {
+        for (let i = 0; i < 5; i++) runLauncher(launcher, Buffer.from("w"), { runtimeDir });
+      } finally {
+        process.env.PATH = previousPath;
+      }
+      assert.deepEqual(fs.readFileSync(path.join(stubs, "slept"), "utf8").trim().split("\n"), ["5", "10", "20", "40"]);
+    } finally {
+      fs.rmSync(runtimeDir, { recursive: true, force: true });
+      fs.rmSync(stubs, { recursive: true, force: true });
+    }
+  });
+});
