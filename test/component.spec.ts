@@ -18,7 +18,7 @@ import {
 } from "../components";
 import { MOCK_SUBSCRIPTION_ID, ResourceRecorder, installMocks, mockPrincipalId, unwrap } from "./helpers";
 import { parseCloudConfig, writeFile } from "./cloudConfig";
-import { DEV_SSH_KEY, SUBNET_ID, minimalArgs } from "./fixtures";
+import { DEV_SSH_KEY, SUBNET_ID, minimalArgs } from "./componentArgs";
 
 const VMSS = "azure-native:compute:VirtualMachineScaleSet";
 const ROLE = "azure-native:authorization:RoleAssignment";

@@ -3,7 +3,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { DeliveryMode, MAX_CUSTOM_DATA_BYTES, WorkerScaleSet, WorkerScaleSetArgs, sshKeyProblem } from "../components";
 import { ResourceRecorder, installMocks } from "./helpers";
-import { minimalArgs } from "./fixtures";
+import { minimalArgs } from "./componentArgs";
 
 /** The InputPropertiesError a construction throws synchronously, or a failure. */
 function rejection(args: WorkerScaleSetArgs, name = "bad"): pulumi.InputPropertiesError {
