@@ -1,7 +1,7 @@
 /**
  * The only place the cloud-init document is produced: a pure function of plain values,
- * serialized by a YAML library. Files that carry arbitrary bytes (the agent, the worker
- * command) are base64 inside the YAML, so no quoting layer can alter them.
+ * serialized by a YAML library. The worker command, which can hold any bytes, is base64
+ * inside the YAML, so no quoting layer can alter it.
  */
 import * as zlib from "zlib";
 import * as YAML from "yaml";
@@ -54,12 +54,8 @@ interface WriteFile {
   path: string;
   content: string;
   permissions: string;
-  encoding?: "b64" | "gz+b64";
+  encoding?: "b64";
   owner?: string;
-}
-
-function gzipBase64(text: string): string {
-  return zlib.gzipSync(Buffer.from(text, "utf8"), { level: 9 }).toString("base64");
 }
 
 /** The cloud-init text that ships to every VM of the scale set. */
@@ -71,7 +67,8 @@ export function renderCustomData(options: CustomDataOptions): string {
   const mode = modeCloudConfig(options.delivery);
 
   const files: WriteFile[] = [
-    { path: WAITER_PATH, content: gzipBase64(options.agentBundle ?? loadAgentBundle()), encoding: "gz+b64", permissions: "0644" },
+    // Plain text: what runs on the VM can be read in the custom data as it is.
+    { path: WAITER_PATH, content: options.agentBundle ?? loadAgentBundle(), permissions: "0644" },
     {
       path: LAUNCHER_PATH,
       content: renderLauncher({
