@@ -125,7 +125,8 @@ export async function installMocks(
   );
 }
 
-/** The plain value of an Output (or a plain value), for assertions. */
+/** The plain value of an Output (or a plain value), for assertions. Rejects when the Output failed. */
 export function unwrap<T>(value: pulumi.Input<T> | pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => pulumi.output(value).apply((v) => resolve(v as T)));
+  // Output.promise() is internal but stable; unlike apply(), it rejects instead of hanging on an error.
+  return (pulumi.output(value) as unknown as { promise(): Promise<T> }).promise();
 }
