@@ -1,0 +1,62 @@
+/**
+ * Every number and name the agent takes from Azure's documentation, each with its source.
+ * Timing knobs of the poll policy live in pollPolicy.ts; exit codes in exitCodes.ts.
+ */
+
+/** The link-local IMDS address. https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service */
+export const DEFAULT_IMDS_URL = "http://169.254.169.254";
+
+/**
+ * IMDS instance api-version. 2021-02-01 is the version the IMDS doc uses in its samples; it
+ * serves compute.resourceId (added 2019-03-11) and compute.azEnvironment (added 2018-10-01).
+ * https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#versioning
+ */
+export const IMDS_INSTANCE_API_VERSION = "2021-02-01";
+
+/** Managed identity token endpoint api-version. https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token */
+export const IMDS_TOKEN_API_VERSION = "2018-02-01";
+
+/** Compute api-version for both Virtual Machine Scale Set VMs - Get and Virtual Machine Scale Sets - Get (and Virtual Machines - Get). https://learn.microsoft.com/rest/api/compute/virtual-machine-scale-set-vms/get */
+export const ARM_API_VERSION = "2024-11-01";
+
+/**
+ * ARM endpoint per IMDS compute.azEnvironment (lower-cased: the IMDS spec example says
+ * "AZUREPUBLICCLOUD", the IMDS doc "AzurePublicCloud"). The endpoints are Get-AzEnvironment's
+ * "Resource Manager Url" (https://learn.microsoft.com/powershell/module/az.accounts/get-azenvironment);
+ * the token resource is the same URL, as the managed-identity doc does for the public cloud
+ * (resource=https://management.azure.com/). AzureGermanCloud was closed in 2021 and is left out.
+ */
+export const CLOUDS: Record<string, { arm: string; resource: string }> = {
+  azurepubliccloud: { arm: "https://management.azure.com/", resource: "https://management.azure.com/" },
+  azureusgovernmentcloud: { arm: "https://management.usgovcloudapi.net/", resource: "https://management.usgovcloudapi.net/" },
+  azurechinacloud: { arm: "https://management.chinacloudapi.cn/", resource: "https://management.chinacloudapi.cn/" },
+};
+
+/**
+ * Default overall --timeout, in seconds: 2 hours. A VM's extensions alone may take the
+ * default extensionsTimeBudget of 90 minutes ("between 15 minutes and 120 minutes ...
+ * The default value is 90 minutes (PT1H30M)",
+ * https://learn.microsoft.com/rest/api/compute/virtual-machines/create-or-update), on top of allocation
+ * and boot; a VM still not Succeeded after 2 h has failed in all but name, and the
+ * launcher should give up rather than hold the machine forever.
+ */
+export const DEFAULT_TIMEOUT_SECONDS = 7200;
+
+/** Per-request deadline for IMDS: it answers from the host in milliseconds, so 5 s means it is not there (yet). */
+export const IMDS_REQUEST_TIMEOUT_MS = 5000;
+
+/** Per-request deadline for ARM: a GET answers in well under a second; 10 s means a hung connection. */
+export const ARM_REQUEST_TIMEOUT_MS = 10000;
+
+/**
+ * Refresh the token this long before it expires (or at half its lifetime if that is shorter).
+ * The managed-identity doc asks clients to cache tokens and refresh before expiry; IMDS itself
+ * hands out cached tokens with at least 5 minutes left.
+ */
+export const TOKEN_REFRESH_MARGIN_MS = 300000;
+
+/** Lifetime assumed for a token whose expires_in/expires_on cannot be read. */
+export const TOKEN_FALLBACK_LIFETIME_MS = 300000;
+
+/** Bodies beyond this are cut: ARM's VM document is a few KB. */
+export const MAX_BODY_BYTES = 1048576;

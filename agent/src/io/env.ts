@@ -1,0 +1,25 @@
+/** The real Env: a monotonic clock, timers, Math.random, the http transport, stderr. */
+import type { Env } from "../core/types";
+import { request } from "./http";
+
+/** setTimeout treats anything above 2^31 - 1 ms as 1 ms; longer waits are done in chunks by the core's loop. */
+const MAX_TIMER_MS = 2147483647;
+
+export function processEnv(): Env {
+  return {
+    // hrtime, not Date.now(): chrony may step the wall clock during early boot.
+    now() {
+      const [s, ns] = process.hrtime();
+      return s * 1000 + ns / 1e6;
+    },
+    sleep(ms: number) {
+      return new Promise<void>((resolve) => setTimeout(resolve, Math.min(Math.max(0, Math.ceil(ms)), MAX_TIMER_MS)));
+    },
+    random: Math.random,
+    request,
+    log(line: string) {
+      process.stderr.write(`waiter: ${line}\n`);
+    },
+    wallNow: Date.now,
+  };
+}
