@@ -1,0 +1,101 @@
+/**
+ * Scenario 4: an overprovisioned extra. Azure creates more VMs than asked and deletes the extras
+ * once enough succeed; an extra may even read Succeeded for a moment while the scale set is still
+ * Updating. Its worker must never start, its waiter must exit with the gone code and say why, and
+ * the unit must not restart-loop.
+ */
+import * as assert from "assert";
+import { DeliveryMode } from "../../components";
+import { RESTART_SEC } from "../../components/delivery";
+import { EXIT_CODES } from "../../agent/src/core/exitCodes";
+import { FIRST_POLLS_TIMEOUT_MS, Scenario, timing } from "../lib/scenario";
+import { seconds } from "../lib/suite";
+import { WORKER_COMMAND, WORKER_STARTED } from "../lib/worker";
+
+/** The waiter's last line: "...; exit 3 (gone)". */
+const GONE_LINE = new RegExp(`exit ${EXIT_CODES.gone} \\(gone\\)`);
+/** Scale-set reads are 10–15 s apart once the fast ones are spent (pollPolicy.ts), ×1.2 jitter. */
+const GONE_WITHIN_MS = 30_000;
+/** Two restart delays and then some: a restart loop would show in this window. */
+const NO_RESTART_WINDOW_MS = 2 * RESTART_SEC * 1000 + 5_000;
+/** How long the extra reads Succeeded before the cull reaches it. */
+const SUCCEEDED_MOMENT_MS = 5_000;
+const READS_BEFORE_CULL = 3;
+
+function overprovisionedScenario(name: string, title: string, cull: (s: Scenario) => Promise<void>, why: RegExp): void {
+  describe(title, function () {
+    this.bail(true);
+    const s = new Scenario(name, {
+      delivery: DeliveryMode.Systemd,
+      workerCommand: WORKER_COMMAND,
+      overprovision: true,
+    }, { vm: "Creating", scaleSet: "Updating" });
+
+    before(() => s.start());
+    after(() => s.dispose());
+    afterEach(function () {
+      if (this.currentTest?.state === "failed") console.error(s.diagnostics());
+    });
+
+    it("boots without blocking and polls while Creating", async () => {
+      const boot = await s.boot();
+      timing(name, "boot to cloud-init done (VM Creating)", boot.cloudInitDone.at - s.guest.bootStartedAt);
+      await s.waitForReads("vm", READS_BEFORE_CULL, s.guest.bootStartedAt, FIRST_POLLS_TIMEOUT_MS);
+      await s.assertCloudInitClean();
+    });
+
+    it("exits with the gone code when culled, says why, and never starts the worker", async () => {
+      const culledAt = Date.now();
+      await cull(s);
+      const gone = await s.guest.serial.waitFor(GONE_LINE, "the waiter did not report gone", GONE_WITHIN_MS, {
+        failOn: WORKER_STARTED,
+        aborted: () => s.guest.exited(),
+      });
+      timing(name, "cull started to waiter exited gone", gone.at - culledAt);
+      assert.match(gone.text, why);
+      s.assertWorkerNotStarted(0, "on an overprovisioned extra");
+    });
+
+    it("does not restart-loop: no new reads, no restart, the unit stays down", async () => {
+      const gone = s.guest.serial.find(GONE_LINE)!;
+      // Reads already in flight when the waiter exited may land a moment later.
+      const settled = gone.at + 1000;
+      await new Promise((r) => setTimeout(r, NO_RESTART_WINDOW_MS));
+      const after = [...s.reads("vm", settled), ...s.reads("scaleSet", settled)];
+      assert.deepStrictEqual(after, [], `the waiter read ARM again within ${seconds(NO_RESTART_WINDOW_MS)} of exiting`);
+      assert.strictEqual(s.guest.serial.filter(/hpc-worker\.service: Scheduled restart job/).length, 0);
+      const unit = await s.unitProperties();
+      assert.strictEqual(unit.NRestarts, "0", `hpc-worker.service restarted ${unit.NRestarts} time(s)`);
+      assert.ok(!["active", "activating"].includes(unit.ActiveState), `hpc-worker.service is ${unit.ActiveState}/${unit.SubState}`);
+      s.assertWorkerNotStarted(0, "on an overprovisioned extra");
+    });
+  });
+}
+
+overprovisionedScenario(
+  "extra-deleting",
+  "overprovisioned extra: Creating → Deleting → 404",
+  async (s) => {
+    s.fake.setVmState("Deleting");
+    await s.waitForReads("vm", 1, s.fake.changedAt("vm", "Deleting")!, GONE_WITHIN_MS);
+    s.fake.setVmState("NotFound");
+  },
+  /Deleting/,
+);
+
+overprovisionedScenario(
+  "extra-brief-succeeded",
+  "overprovisioned extra: reads Succeeded for a moment while the scale set is Updating, then Deleting → 404",
+  async (s) => {
+    s.fake.setVmState("Succeeded");
+    // The waiter must see Succeeded and move on to reading the scale set, which is still Updating.
+    await s.waitForReads("scaleSet", 1, s.fake.changedAt("vm", "Succeeded")!, GONE_WITHIN_MS);
+    await new Promise((r) => setTimeout(r, SUCCEEDED_MOMENT_MS));
+    s.fake.setVmState("Deleting");
+    await new Promise((r) => setTimeout(r, SUCCEEDED_MOMENT_MS));
+    s.fake.setVmState("NotFound");
+    // The scale-out is over once the extras are gone.
+    s.fake.setScaleSetState("Succeeded");
+  },
+  /no longer exists|404|being deleted|Deleting/,
+);
