@@ -69,6 +69,13 @@ describe("the program (index.ts) with the dev stack", function () {
 describe("Pulumi.yaml's config schema", () => {
   const schema = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).config as Record<string, { type: string; default?: unknown; description?: string }>;
 
+  it("runs index.ts as the program, not package.json's main (the library for other stacks)", () => {
+    const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    assert.equal(project.main, "index.ts");
+    assert.equal(project.runtime.name, "nodejs");
+    assert.notEqual(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).main, "index.ts");
+  });
+
   it("gives every key a type and a description", () => {
     for (const [key, decl] of Object.entries(schema)) {
       assert.ok(["string", "integer", "boolean", "array"].includes(decl.type), `${key} has no valid type`);
