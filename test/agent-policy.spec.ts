@@ -5,8 +5,8 @@
  */
 import { strict as assert } from "assert";
 import * as fc from "fast-check";
-import { armDelayMs, imdsDelayMs, minRateLimitRemaining } from "../agent/src/core/pollPolicy";
-import type { ArmPollInput } from "../agent/src/core/pollPolicy";
+import { MAX_PERIOD_MS, VM_STEADY_MS, armDelayMs, armPoll, fleetRatePerS, imdsDelayMs, minRateLimitRemaining, nextPeriodMs } from "../agent/src/core/pollPolicy";
+import type { ArmPollInput, Pace } from "../agent/src/core/pollPolicy";
 import { seededRandom } from "./fake-azure/virtualEnv";
 
 /** Compute GetVMScaleSetVM: 36 tokens, +12/min (https://learn.microsoft.com/azure/virtual-machines/compute-throttling-limits). */
@@ -133,5 +133,69 @@ describe("agent poll policy (pollPolicy.ts)", () => {
       assert.ok(d >= 500 && d <= 10000, `attempt ${n}: ${d}`);
     }
     assert.ok(imdsDelayMs({ attempt: 1, random: 0.5, retryAfterMs: 20000 }) >= 20000);
+  });
+  describe("fleet pacing (the period carried from one answer to the next)", () => {
+    const reads = (n: number) => ({ "x-ms-ratelimit-remaining-subscription-reads": String(n) });
+    const busy = (periodMs: number, remaining: number, atMs = 0): Pace => ({ periodMs, remaining, atMs, busy: true });
+
+    it("measures the fleet's rate from two counts: what the bucket lost plus the 25/s refill", () => {
+      assert.equal(fleetRatePerS(125, 75, 10000), 30);
+      assert.equal(fleetRatePerS(125, 175, 10000), 20);
+      assert.equal(fleetRatePerS(249, 248, 5000), undefined, "a full bucket may have overflowed: no rate");
+    });
+
+    it("scales the period by measured / target rate: 30/s against 20/s (bucket below half) gives ×1.5", () => {
+      assert.equal(nextPeriodMs(busy(10000, 125), 75, 10000, VM_STEADY_MS, false), 15000);
+    });
+
+    it("shortens the period when the fleet reads under the refill, and halves it when the bucket stays full", () => {
+      assert.ok(nextPeriodMs(busy(20000, 125), 175, 20000, VM_STEADY_MS, false) < 20000);
+      assert.equal(nextPeriodMs(busy(20000, 249), 248, 20000, VM_STEADY_MS, false), 10000);
+    });
+
+    it("never shortens the period with under 25 reads left, and doubles it on a 429", () => {
+      assert.ok(nextPeriodMs(busy(20000, 10), 5, 20000, VM_STEADY_MS, false) >= 20000);
+      assert.ok(nextPeriodMs(busy(20000, 100), 0, 20000, VM_STEADY_MS, true) >= 40000);
+    });
+
+    it("keeps the period within the per-VM floor (5 s) and the 120 s ceiling, one step at most ×2", () => {
+      assert.equal(nextPeriodMs(busy(6000, 200), 249, 6000, VM_STEADY_MS, false), VM_STEADY_MS);
+      assert.equal(nextPeriodMs(busy(100000, 100), 0, 1000, VM_STEADY_MS, true), MAX_PERIOD_MS);
+      assert.equal(nextPeriodMs(busy(10000, 200), 0, 1000, VM_STEADY_MS, false), 20000);
+    });
+
+    it("lands a fleet of W instances on 25 reads/s, whatever W: the period converges to W/25 s", () => {
+      // A mean-field fleet: W instances with one period, reading in turn from one 250-token bucket.
+      for (const w of [100, 1000, 3000]) {
+        let period = 5000;
+        let bucket = 250;
+        let pace: Pace | undefined;
+        let t = 0;
+        for (let round = 0; round < 60; round++) {
+          const rate = (w / period) * 1000;
+          bucket = Math.max(0, Math.min(250, bucket + (25 - rate) * (period / 1000)));
+          t += period;
+          const out = armPoll({ target: "vm", reason: "state", attempt: 100, elapsedMs: t, headers: reads(Math.floor(bucket)), random: 0, pace });
+          pace = out.pace;
+          period = pace.periodMs;
+        }
+        const want = Math.min(MAX_PERIOD_MS, Math.max(VM_STEADY_MS, (w / 25) * 1000));
+        assert.ok(Math.abs(period - want) / want < 0.1, `W=${w}: period ${period} ms, want ≈ ${want} ms`);
+      }
+    });
+
+    it("reads the scale set (or the VM once more) at once when the fleet is idle, as the next paced read when it is busy", () => {
+      assert.equal(armDelayMs(input({ target: "scaleSet", reason: "switch", headers: reads(249) })), 0);
+      assert.equal(armDelayMs(input({ target: "vm", reason: "switch", headers: {} })), 0);
+      const paced = armPoll(input({ target: "scaleSet", reason: "switch", headers: reads(100), elapsedMs: 30000, pace: busy(30000, 100) }));
+      assert.ok(paced.delayMs >= paced.pace.periodMs && paced.pace.periodMs >= VM_STEADY_MS);
+    });
+
+    it("ends the fast phase for good once the fleet is busy", () => {
+      const out = armPoll(input({ attempt: 2, headers: reads(200) }));
+      assert.equal(out.pace.busy, true);
+      const later = armPoll(input({ attempt: 3, headers: reads(249), elapsedMs: 6000, pace: out.pace }));
+      assert.ok(later.delayMs >= VM_STEADY_MS, `${later.delayMs} ms`);
+    });
   });
 });

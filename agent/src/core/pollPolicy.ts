@@ -1,89 +1,90 @@
 /**
- * The poll policy: how long to wait before the next read. Pure and self-contained; the fleet
- * simulation (issue 7, `npm run bench:fleet`) tuned it through its two exported functions,
- * whose signatures stay stable. Whatever they return, the core adds two hard rules of its
- * own: it never calls before a Retry-After has elapsed, and it never waits past the deadline.
+ * The poll policy: how long to wait before the next ARM read. Pure: the core hands back, with
+ * every answer, the small state (`Pace`) the previous call returned, and gets the next one.
+ * Whatever it returns, the core adds two hard rules of its own: it never calls before a
+ * Retry-After has elapsed, and it never waits past the deadline. Tuned with the fleet
+ * simulation (issue 7, `npm run bench:fleet`).
  *
  * ## Budgets (documented)
  * - Compute "Get VMSS VMs": per VM, a bucket of 36 refilled at 12/min (one token per 5 s),
- *   plus 6,000/2,000 per minute per subscription. "Low Cost Get VMSS" (the scale set itself):
- *   36 refilled at 12/min per scale set, so shared by every instance that reads its parent.
+ *   plus 6,000/2,000 per minute per subscription.
  *   https://learn.microsoft.com/azure/virtual-machines/compute-throttling-limits
- * - ARM reads: per principal per subscription, a bucket of 250 refilled at 25/s. All VMs of a
- *   scale set share it: they use the set's one system-assigned identity.
+ * - ARM reads: per principal per subscription, a bucket of 250 refilled at 25/s. Every VM of a
+ *   scale set shares it: they use the set's one system-assigned identity.
  *   https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling
+ * Two headers carry them, parsed generically (any count under those names):
+ * `x-ms-ratelimit-remaining-subscription-reads` (the principal's bucket: what the whole fleet
+ * has left; call it r) and `x-ms-ratelimit-remaining-resource` (Compute's, "Policy;count,...").
  *
- * ## Two signals in the headers, read apart
- * - `x-ms-ratelimit-remaining-subscription-reads` (and any other subscription/tenant count):
- *   the principal's bucket, i.e. what the whole fleet has left. Call it r (0-249 after a read).
- * - `x-ms-ratelimit-remaining-resource` ("Policy;count,..."): Compute's buckets; its smallest
- *   count is this VM's own bucket (or the scale set's, when reading the scale set).
- * Both are parsed generically (any count under those names), so renamed policies still work.
- *
- * ## Arithmetic for one VM (r stays at the top: a lone VM cannot dent 25/s)
+ * ## One VM (r stays ≥ 245: one VM cannot dent 25/s)
  * - First read: as soon as the token is at hand (the core does not ask the policy for it).
- * - Fast phase, reads 1..24, only while the fleet is idle (r ≥ 245 or no header): 0.8-1.2 s
- *   apart. 24 tokens go in ≥ 23 × 0.8 = 18.4 s while 3.7 come back: the bucket bottoms out at
- *   ≈ 15.7, never below 12, a reserve for the overprovisioning re-read and a 401 retry.
- * - Steady phase: 5.0-5.75 s apart. Every gap ≥ 5 s refills ≥ 1 token, so the VM's bucket never
- *   falls again however long Creating lasts (an hour is ~670 reads, 11.1/min against 12/min).
- *   Succeeded is seen ≤ 5.75 s (2.7 s on average) after it happens.
+ * - Fast phase: reads 1..24 of the VM 1.0-1.15 s apart, only while every answer so far showed
+ *   the principal's bucket full. 24 tokens go in ≥ 23 s while 4.6 come back: the VM's bucket
+ *   bottoms out at ≈ 16.6, never below 12, a reserve for the overprovisioning reads and a 401
+ *   retry. Succeeded is seen ≤ 1.15 s after it happens (≈ 0.55 s on average).
+ * - Then a period of at least 5 s (the per-VM refill) + 0-15 % jitter: the VM's bucket never
+ *   falls again however long Creating lasts (an hour is ≤ 720 reads, at most 12/min).
  *
- * ## Arithmetic for the fleet (every instance shares r)
- * With W instances waiting, each gets 25/W reads/s at best: a period of W/25 s (40 s at
- * W = 1,000). The policy cannot count W, but r falls when the fleet outreads the refill, so
- * after every answer that carries r (whatever the reason) the wait is at least
- *     fleet(r) = 5 s × 6^((245 − r)/245) × (1 + 0.3 × random)
- * geometric from the per-VM 5 s at r = 245 to 30 s at r = 0: r = 200 → 7.0 s, 125 → 12.0 s,
- * 50 → 20.8 s, 0 → 30-39 s. With the jitter's mean 1.15, the fleet's rate W/(1.15 fleet(r))
- * meets the 25/s refill at r ≈ 145 for W = 300 and r ≈ 30 for W = 700; past W ≈ 860 the
- * bucket runs dry and ARM's 429s (r = 0) hold everyone at 30-39 s.
- * The map is gentle on purpose: every instance reacts only at its next read, one period late,
- * so a steep map (1 s at a full bucket, 100 s at an empty one) swings the whole fleet between
- * the two and leaves the refill unused half the time (bench: p50 3× worse at N = 1,000).
+ * ## The fleet (W instances share 25 reads/s; none of them knows W)
+ * Each instance keeps a period P (floor 5 s, ceiling 120 s: 120 s × 25/s = 3,000 instances,
+ * enough for N = 2,000 plus 20 % overprovisioned extras all waiting at once). Its own answers
+ * tell it the fleet's rate over its last period: the bucket went from r₀ to r in dt while the
+ * refill added 25·dt, so the fleet made λ = (r₀ − r + 25·dt)/dt reads per second. It then sets
+ *     P ← P × λ / λ*,   λ* = 25 + (r − 125) / max(10 s, P),
+ * clamped to ×0.5..×2 per step. Every instance scales its own rate by the same factor λ* ÷ λ, so the
+ * fleet's rate lands on λ* whatever W is (and however the periods differ); λ* itself is the
+ * refill, nudged to bring the bucket back to half full over the next period. At equilibrium
+ * λ = 25/s and W/P = 25, so P = W/25 and Succeeded waits P/2 = W/50 s on average: the budgets'
+ * bound (scripts/fleet/bound.ts), e.g. 20 s at W = 1,000 and 40 s at W = 2,000.
+ * Special cases, each for a reason:
+ * - The bucket full at both ends (r₀, r ≥ 245): it may have overflowed, so λ is unknown but
+ *   below 25: P × 0.5.
+ * - r < 25 (one second of refill): the bucket may have run dry in between, and refused calls
+ *   do not show in λ, so P never shrinks there.
+ * - A 429: P × 2, and the wait is at least Retry-After + 0-1 s.
+ * - A newcomer has one count and no rate: P = 5 s × 12^((245 − r)/245), from the floor at a
+ *   full bucket to 60 s at an empty one, and its first wait is P × 0.5-1.5 (the level moves, and
+ *   instances that boot while it is low would otherwise all come back at once, 60 s later); its
+ *   second answer gives it a rate.
+ * - --overprovisioned: the first read of the scale set after the VM's Succeeded, and the VM's
+ *   re-read after the scale set's, go at once when the bucket is full, otherwise as the next
+ *   paced read. At the end of the scale-out all N instances learn it within one period; an
+ *   immediate re-read would double the fleet's rate just then.
  *
- * ## Measured (npm run bench:fleet, no overprovisioning, p50 / the budgets' bound)
- * N = 10: 1.0 s (0.38×), 100: 2.5 s (0.95×), 500: 8.3 s (1.7×), 1,000: 18.6 s (2.0×),
- * 2,000: 30.8 s (1.9×). 429s only from N = 1,000 (570; 2,541 at 2,000), where the boot wave's
- * first reads (35-40/s, which the contract sends at once) outrun the 25/s refill. A policy
- * told the exact number of waiters gets only to 1.6× and 2.0× there: scripts/fleet/bound.ts.
- *
- * ## Scale-set reads (--overprovisioned)
- * 5 reads 1.6-2.4 s apart, then 10-15 s apart. Its bucket is shared by the whole scale-out, so
- * its count in `x-ms-ratelimit-remaining-resource` matters most here: below 12 left, the wait
- * stretches to 5 s × 12 / (count + 1) (count 0 → 60 s), as for a VM's own bucket.
- *
- * ## Faults, n = consecutive failed reads (≥ 1), jittered
+ * ## Faults, n = consecutive failed reads (≥ 1), jittered ×0.8-1.2, never below P
  * - 429 with Retry-After → Retry-After + 0-1 s (a fleet throttled together must not return
- *   together). ARM's Retry-After is about a second (one token), so on its own it would bring
- *   the fleet straight back; but ARM's 429 also says the principal has 0 reads left, and the
- *   fleet rule below then holds this instance off for fleet(0) = 30-39 s.
- * - 429 without → 5 s × 2^(n−1), at most 60 s, ×0.8-1.2.
+ *   together); without → 5 s × 2^(n−1), at most 60 s.
  * - 403 (RBAC propagation, up to 10 min) → 2 s × 1.6^(n−1), at most 15 s (~45 reads in 10 min).
  * - 5xx, reset, hung request, any other status → 1 s × 2^(n−1), at most 30 s.
+ * - A Compute count below 12 → at least 5 s × 12 / (count + 1) (count 0 → 60 s).
  * - IMDS (a local service limited to 5 requests/s; its 410 may last 70 s):
  *   1 s × 1.5^(n−1), at most 5 s, so IMDS coming back is noticed within 6 s.
  */
 
 export type ArmTarget = "vm" | "scaleSet";
 
-/** Why the policy is asked: a 200 with a state that is not final yet, or a fault. */
-export type ArmReason = "state" | "throttled" | "forbidden" | "transient";
+/**
+ * Why the policy is asked: a 200 with a state that is not final yet, a fault, or (--overprovisioned)
+ * a switch of target: the VM's Succeeded (next, the scale set) or the scale set's (next, the VM once more).
+ */
+export type ArmReason = "state" | "switch" | "throttled" | "forbidden" | "transient";
 
 /** The policy's memory from one ARM answer to the next; the core stores it and hands it back. */
 export interface Pace {
-  /** The pacing period this instance settled on: its share of the fleet's reads. */
+  /** This instance's pacing period: its share of the fleet's reads. */
   periodMs: number;
-  /** The principal's reads left at the last answer that said (see fleetRatePerS). */
+  /** The principal's reads left at the last answer that said. */
   remaining?: number;
   /** elapsedMs of that answer. */
   atMs?: number;
+  /** Set once an answer showed the principal's bucket below full: the fast phase is over for good. */
+  busy?: boolean;
 }
 
 export interface ArmPollInput {
   target: ArmTarget;
   reason: ArmReason;
-  /** For "state": reads of this target answered 200 so far (≥ 1). Otherwise: consecutive failed ARM reads (≥ 1). */
+  /** For "state"/"switch": reads of this target answered 200 so far (≥ 1). Otherwise: consecutive failed ARM reads (≥ 1). */
   attempt: number;
   /** Milliseconds since the first ARM read of this run, at this answer. */
   elapsedMs: number;
@@ -112,30 +113,34 @@ export interface ImdsRetryInput {
 
 /** Reads of the VM spent fast right after boot (out of its Compute bucket of 36). */
 export const VM_FAST_READS = 24;
-/** The period floor during those reads. */
 const VM_FAST_MS = 1000;
-/** One token per 5 s is the per-VM Compute refill (12/min): the period floor afterwards. */
+/** One token per 5 s is the per-VM Compute refill (12/min): the period floor after the fast phase. */
 export const VM_STEADY_MS = 5000;
-/** Longest period: 120 s × 25 reads/s = 3,000 instances, all waiting, fit in the principal's refill. */
+/** Scale-set reads (--overprovisioned) spent fast while the fleet is idle, and their floor. */
+const SCALE_SET_FAST_READS = 5;
+const SCALE_SET_FAST_MS = 2000;
+/** The longest period: 120 s × 25 reads/s = 3,000 instances, all waiting, fit in the principal's refill. */
 export const MAX_PERIOD_MS = 120000;
-/** Every wait is the period × (1 + this × random): never shorter than the period, 7.5 % longer on average. */
+/**
+ * A wait is the period × (1 + this × random): never shorter than the period. A newcomer to a
+ * busy fleet waits its first period × 0.5-1.5 instead: its first period comes from the level
+ * alone, so instances that boot together would otherwise come back together.
+ */
 const JITTER = 0.15;
 /** The principal's refill: ARM reads, 25/s per principal per subscription (the doc cited above). */
 const PRINCIPAL_REFILL_PER_S = 25;
-/** Reads left at or above which the principal's bucket (250) counts as full: the fleet is under the refill. */
+/** Reads left at or above which the principal's bucket (250) counts as full, a few reads in flight allowed for. */
 const PRINCIPAL_FULL = 245;
+/** Below this many reads left (one second of refill) the bucket may have run dry since the last answer. */
+const PRINCIPAL_LOW = 25;
 /** The level the fleet steers the principal's bucket to: half of 250, room both ways. */
 const PRINCIPAL_SETPOINT = 125;
-/** Seconds over which the fleet aims to bring the bucket back to the setpoint. */
-const SETPOINT_S = 25;
-/** Fleet rate aimed at, at least, whatever the level: 40 % of the refill. */
-const MIN_TARGET_SHARE = 0.4;
-/** How much of the measured excess one update corrects (1 = all): < 1 so that a fleet updating out of step does not overshoot. */
-const GAIN = 0.7;
+/** The shortest horizon over which the fleet brings the bucket back to the setpoint. */
+const SETPOINT_MIN_S = 10;
 /** One update changes the period by at most this factor either way. */
 const MAX_STEP = 2;
-/** Period factor after an answer that found the principal's bucket full twice running. */
-const IDLE_STEP = 0.5;
+/** A newcomer's first period spans floor..floor × this: one count says how full the bucket is, not how many share it. */
+const FIRST_SPAN = 12;
 /** Compute counts below this stretch the wait: a third of a 36-token bucket. */
 const LOW_WATER = 12;
 const THROTTLED_BASE_MS = 5000;
@@ -188,7 +193,7 @@ export function minRateLimitRemaining(headers: Record<string, string>): number |
 /**
  * Reads per second the whole fleet made between two answers of this instance: the bucket fell
  * by (before − after) while the refill put back 25/s × dt. Undefined when the bucket was full at
- * both ends (it may have overflowed in between, so the count says nothing but "under 25/s").
+ * both ends (it may have overflowed in between, so the count says only "under 25/s").
  */
 export function fleetRatePerS(before: number, after: number, dtMs: number): number | undefined {
   if (before >= PRINCIPAL_FULL && after >= PRINCIPAL_FULL) return undefined;
@@ -196,21 +201,21 @@ export function fleetRatePerS(before: number, after: number, dtMs: number): numb
   return Math.max(before - after + PRINCIPAL_REFILL_PER_S * dt, 1) / dt;
 }
 
-/** The fleet rate to aim at with `remaining` reads left: the refill, plus what brings the bucket back to its setpoint over SETPOINT_S. */
-export function targetRatePerS(remaining: number): number {
-  return Math.max(PRINCIPAL_REFILL_PER_S * MIN_TARGET_SHARE, PRINCIPAL_REFILL_PER_S + (remaining - PRINCIPAL_SETPOINT) / SETPOINT_S);
+/** The fleet rate to aim at: the refill, plus what brings the bucket back to half full over the next period. */
+export function targetRatePerS(remaining: number, periodMs: number): number {
+  return PRINCIPAL_REFILL_PER_S + (remaining - PRINCIPAL_SETPOINT) / Math.max(SETPOINT_MIN_S, periodMs / 1000);
 }
 
-/** A newcomer's first guess from one count: the floor at a full bucket, geometric up to the ceiling at an empty one. */
+/** A newcomer's first period from one count: the floor at a full bucket, geometric up to FIRST_SPAN × floor at an empty one. */
 export function firstPeriodMs(remaining: number, floorMs: number): number {
   const empty = (PRINCIPAL_FULL - clamp(remaining, 0, PRINCIPAL_FULL)) / PRINCIPAL_FULL;
-  return floorMs * Math.pow(MAX_PERIOD_MS / floorMs, empty);
+  return floorMs * Math.pow(FIRST_SPAN, empty);
 }
 
 /**
- * The next pacing period from the previous one and this answer's count of the principal's reads
- * left: multiplied by (measured fleet rate / target rate)^GAIN, so that every instance scales its
- * own rate by the same factor and the fleet as a whole lands on the target.
+ * The next period from the previous pace and this answer's count of the principal's reads left
+ * (undefined when the answer had none): P × λ/λ*, so that every instance scales its own rate by
+ * the same factor and the fleet as a whole lands on λ*.
  */
 export function nextPeriodMs(prev: Pace | undefined, remaining: number | undefined, atMs: number, floorMs: number, throttled: boolean): number {
   let period: number;
@@ -218,24 +223,38 @@ export function nextPeriodMs(prev: Pace | undefined, remaining: number | undefin
   else if (!prev || prev.remaining === undefined || prev.atMs === undefined) period = firstPeriodMs(remaining, floorMs);
   else {
     const rate = fleetRatePerS(prev.remaining, remaining, atMs - prev.atMs);
-    const factor = rate === undefined ? IDLE_STEP : Math.pow(rate / targetRatePerS(remaining), GAIN);
+    let factor = rate === undefined ? 1 / MAX_STEP : rate / targetRatePerS(remaining, prev.periodMs);
+    if (remaining < PRINCIPAL_LOW) factor = Math.max(1, factor);
     period = prev.periodMs * clamp(factor, 1 / MAX_STEP, MAX_STEP);
   }
   if (throttled) period = Math.max(period, (prev ? prev.periodMs : floorMs) * MAX_STEP);
   return clamp(period, floorMs, MAX_PERIOD_MS);
 }
 
-/** The wait before the next ARM read, and the pace to hand back next time. */
+/**
+ * The shortest period: the fast floor for faults (whose own backoff then rules) and, while the
+ * fleet has been idle, for the first reads of each target; the per-VM refill otherwise.
+ */
+function floorFor(target: ArmTarget, reason: ArmReason, attempt: number, busy: boolean): number {
+  if (reason !== "state" && reason !== "switch") return VM_FAST_MS;
+  if (busy) return VM_STEADY_MS;
+  if (target === "vm") return attempt < VM_FAST_READS ? VM_FAST_MS : VM_STEADY_MS;
+  return attempt < SCALE_SET_FAST_READS ? SCALE_SET_FAST_MS : VM_STEADY_MS;
+}
+
+/** The wait before the next ARM read, and the pace to hand back with the next answer. */
 export function armPoll(input: ArmPollInput): ArmPoll {
   const { target, reason, attempt, random, pace } = input;
   const principal = smallestRemaining(input.headers, (name) => name !== RESOURCE_HEADER);
   const compute = smallestRemaining(input.headers, (name) => name === RESOURCE_HEADER);
-  const fast = target === "vm" && reason === "state" && attempt < VM_FAST_READS;
-  const floorMs = fast ? VM_FAST_MS : VM_STEADY_MS;
+  const busy = !!(pace && pace.busy) || (principal !== undefined && principal < PRINCIPAL_FULL);
+  const floorMs = floorFor(target, reason, attempt, busy);
   const periodMs = nextPeriodMs(pace, principal, input.elapsedMs, floorMs, reason === "throttled");
   const next: Pace =
-    principal === undefined ? { periodMs, remaining: pace && pace.remaining, atMs: pace && pace.atMs } : { periodMs, remaining: principal, atMs: input.elapsedMs };
-  let delay = periodMs * (1 + JITTER * random);
+    principal === undefined
+      ? { periodMs, remaining: pace && pace.remaining, atMs: pace && pace.atMs, busy }
+      : { periodMs, remaining: principal, atMs: input.elapsedMs, busy };
+  let delay = !pace && busy ? Math.max(floorMs, periodMs * (0.5 + random)) : periodMs * (1 + JITTER * random);
   switch (reason) {
     case "throttled":
       delay = Math.max(
@@ -246,10 +265,15 @@ export function armPoll(input: ArmPollInput): ArmPoll {
       );
       break;
     case "forbidden":
-      delay = jitter(backoff(FORBIDDEN_BASE_MS, FORBIDDEN_FACTOR, FORBIDDEN_CAP_MS, attempt), random);
+      delay = Math.max(delay, jitter(backoff(FORBIDDEN_BASE_MS, FORBIDDEN_FACTOR, FORBIDDEN_CAP_MS, attempt), random));
       break;
     case "transient":
-      delay = jitter(backoff(TRANSIENT_BASE_MS, 2, TRANSIENT_CAP_MS, attempt), random);
+      delay = Math.max(delay, jitter(backoff(TRANSIENT_BASE_MS, 2, TRANSIENT_CAP_MS, attempt), random));
+      break;
+    case "switch":
+      // A fleet under the refill can afford the read at once; otherwise it is the next paced read,
+      // so that N instances seeing the scale-out end together do not double the fleet's rate.
+      if (principal === undefined || principal >= PRINCIPAL_FULL) delay = 0;
       break;
     default:
   }
@@ -257,7 +281,7 @@ export function armPoll(input: ArmPollInput): ArmPoll {
   return { delayMs: Math.round(delay), pace: next };
 }
 
-/** Milliseconds to wait before the next ARM read, for a caller that keeps no pace. */
+/** Milliseconds to wait before the next ARM read, for a caller that keeps no pace (the first answer's view). */
 export function armDelayMs(input: ArmPollInput): number {
   return armPoll(input).delayMs;
 }

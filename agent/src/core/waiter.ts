@@ -14,8 +14,8 @@ import {
   TOKEN_REFRESH_MARGIN_MS,
 } from "./constants";
 import { exitCodeFor } from "./exitCodes";
-import { armDelayMs, imdsDelayMs } from "./pollPolicy";
-import type { ArmReason, ArmTarget } from "./pollPolicy";
+import { armPoll, imdsDelayMs } from "./pollPolicy";
+import type { ArmReason, ArmTarget, Pace } from "./pollPolicy";
 import { parseVmId } from "./resourceId";
 import type { VmId } from "./resourceId";
 import { retryAfterMs } from "./retryAfter";
@@ -243,6 +243,8 @@ async function pollArm(ctx: Ctx, vm: VmId, armBase: string, resource: string, ov
   let notBefore = env.now();
   let nextAt = env.now();
   let firstReadAt: number | undefined;
+  // The poll policy's own memory (its pacing period), carried from one answer to the next.
+  let pace: Pace | undefined;
   const timedOut = () => timeout(ctx);
   for (;;) {
     if (!(await waitUntil(ctx, Math.max(nextAt, notBefore)))) return timedOut();
@@ -259,8 +261,11 @@ async function pollArm(ctx: Ctx, vm: VmId, armBase: string, resource: string, ov
     const ra = res.kind === "response" ? retryAfterMs(headers, wallNow(env)) : undefined;
     if (ra !== undefined) notBefore = Math.max(notBefore, now + ra);
     const elapsedMs = now - firstReadAt;
-    const policy = (reason: ArmReason, attempt: number) =>
-      armDelayMs({ target, reason, attempt, elapsedMs, headers, retryAfterMs: ra, random: env.random() });
+    const policy = (reason: ArmReason, attempt: number): number => {
+      const next = armPoll({ target, reason, attempt, elapsedMs, headers, retryAfterMs: ra, random: env.random(), pace });
+      pace = next.pace;
+      return next.delayMs;
+    };
 
     if (res.kind === "response" && res.status === 200) {
       faults = 0;
@@ -287,9 +292,10 @@ async function pollArm(ctx: Ctx, vm: VmId, armBase: string, resource: string, ov
                 "scale-set parent in its id (Flexible orchestration or a standalone VM) and only Uniform scale sets overprovision",
             );
           }
-          log(ctx, `VM provisioningState ${label} at ${at}; --overprovisioned: reading the scale set until its scale-out is over (it may still delete this VM)`);
+          const wait = policy("switch", reads[target]);
+          log(ctx, `VM provisioningState ${label} at ${at}; --overprovisioned: reading the scale set until its scale-out is over (it may still delete this VM); first read in ${secs(Math.max(wait, notBefore - now))}`);
           phase = "scaleSet";
-          nextAt = now;
+          nextAt = now + wait;
           continue;
         }
         if (s === "deleting") return finish(ctx, { kind: "gone", reason: `VM provisioningState ${label}` }, `VM provisioningState ${label} at ${at}: this VM is being deleted`);
@@ -300,9 +306,11 @@ async function pollArm(ctx: Ctx, vm: VmId, armBase: string, resource: string, ov
         }
       } else {
         if (s === "succeeded" || s === "failed") {
-          log(ctx, `scale set provisioningState ${label} at ${at}: the scale-out is over; reading this VM once more`);
+          // Every instance makes this extra read right after the scale-out: paced, so that the fleet stays in budget.
+          const wait = policy("switch", reads[target]);
+          log(ctx, `scale set provisioningState ${label} at ${at}: the scale-out is over; reading this VM once more in ${secs(Math.max(wait, notBefore - now))}`);
           phase = "confirm";
-          nextAt = now;
+          nextAt = now + wait;
           continue;
         }
         if (s === "deleting") {
