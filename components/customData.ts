@@ -4,6 +4,7 @@
  * inside the YAML, so no quoting layer can alter it.
  */
 import * as zlib from "zlib";
+import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import {
   DEFAULT_INSTALL_NODEJS,
@@ -22,6 +23,7 @@ import {
   renderLauncher,
   renderWorkerUnit,
 } from "./delivery";
+import { validateCustomDataOptions } from "./validate";
 import { loadAgentBundle } from "./waiterContract";
 
 /** Plain-value options; the names match WorkerScaleSetArgs. */
@@ -58,8 +60,16 @@ interface WriteFile {
   owner?: string;
 }
 
-/** The cloud-init text that ships to every VM of the scale set. */
+/** The cloud-init text that ships to every VM of the scale set. Throws an InputPropertiesError
+ *  naming each bad option (an empty command, a NUL byte, an unknown mode, …). */
 export function renderCustomData(options: CustomDataOptions): string {
+  const problems = validateCustomDataOptions(options as unknown as Record<string, unknown>);
+  if (problems.length > 0) {
+    throw new pulumi.InputPropertiesError({
+      message: `renderCustomData: ${problems.map((p) => p.reason).join("; ")}`,
+      errors: problems,
+    });
+  }
   const workerUser = options.workerUser ?? DEFAULT_WORKER_USER;
   const workerKind = options.workerKind ?? WorkerKind.Foreground;
   const overprovision = options.overprovision ?? DEFAULT_OVERPROVISION;

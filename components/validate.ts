@@ -4,8 +4,7 @@
  * user fixes them all in one round, and each reason names the property and the fix.
  */
 import type { InputPropertyErrorDetails } from "@pulumi/pulumi";
-import { CustomDataTooLargeError, encodeCustomData, renderCustomData } from "./customData";
-import { MAX_CUSTOM_DATA_BYTES, MAX_SINGLE_PLACEMENT_GROUP_CAPACITY, MAX_UNIFORM_CAPACITY } from "./defaults";
+import { MAX_SINGLE_PLACEMENT_GROUP_CAPACITY, MAX_UNIFORM_CAPACITY } from "./defaults";
 import { DeliveryMode, WorkerKind } from "./delivery";
 
 /** Azure's reserved Linux admin names. https://learn.microsoft.com/azure/virtual-machines/linux/faq#what-are-the-username-requirements-when-creating-a-vm- */
@@ -246,32 +245,6 @@ const checkTags: Check = (args) => {
   return out;
 };
 
-const checkCustomDataSize: Check = (args) => {
-  const renderInputs = [args.delivery, args.workerCommand, args.workerUser, args.workerKind, args.overprovision, args.installNodejs, args.timeoutSeconds, args.imdsUrl, args.armUrl];
-  if (renderInputs.some((v) => v === NOT_YET_KNOWN) || !known(args.delivery) || !known(args.workerCommand)) return [];
-  try {
-    encodeCustomData(
-      renderCustomData({
-        delivery: args.delivery as DeliveryMode,
-        workerCommand: args.workerCommand as string,
-        workerUser: args.workerUser as string | undefined,
-        workerKind: args.workerKind as WorkerKind | undefined,
-        overprovision: args.overprovision as boolean | undefined,
-        installNodejs: args.installNodejs as boolean | undefined,
-        timeoutSeconds: args.timeoutSeconds as number | undefined,
-        imdsUrl: args.imdsUrl as string | undefined,
-        armUrl: args.armUrl as string | undefined,
-      }),
-    );
-    return [];
-  } catch (err) {
-    if (err instanceof CustomDataTooLargeError) {
-      return [problem("workerCommand", `makes the custom data ${err.bytes} bytes even gzip-compressed, over Azure's limit of ${MAX_CUSTOM_DATA_BYTES} bytes; shorten it, or ship the worker as a script in the image`)];
-    }
-    throw err;
-  }
-};
-
 const CHECKS: Check[] = [
   requireKnownOrOutput("resourceGroupName", "pass the resource group's name, e.g. rg.name"),
   nonEmptyString("resourceGroupName", "pass the resource group's name, e.g. rg.name"),
@@ -301,9 +274,27 @@ const CHECKS: Check[] = [
   checkTags,
 ];
 
-/** Every problem with the plain arguments; empty when they are fine. */
+/** Every problem with the plain arguments; empty when they are fine. The custom-data size is
+ *  checked by the component once these pass, since it needs the rendered document. */
 export function validateWorkerScaleSetArgs(args: Unknowable<PlainArgs>): InputPropertyErrorDetails[] {
-  const problems = CHECKS.flatMap((check) => check(args));
-  // The size check renders the document; only worth it when everything else is sound.
-  return problems.length > 0 ? problems : checkCustomDataSize(args);
+  return CHECKS.flatMap((check) => check(args));
+}
+
+/** The checks that concern renderCustomData's own options (the same names as the component's). */
+const CUSTOM_DATA_CHECKS: Check[] = [
+  requireKnownOrOutput("workerCommand", 'set it to the /bin/sh command line that runs the worker, e.g. "/usr/local/bin/worker --queue jobs"'),
+  checkWorkerCommand,
+  requireKnownOrOutput("delivery", `set it to one of ${Object.values(DeliveryMode).map((v) => `"${v}"`).join(", ")} (DeliveryMode.*)`),
+  oneOf("delivery", DeliveryMode, "DeliveryMode"),
+  optionalBoolean("overprovision"),
+  optionalBoolean("installNodejs"),
+  checkWorkerUser,
+  oneOf("workerKind", WorkerKind, "WorkerKind"),
+  checkTimeout,
+  url("imdsUrl"),
+  url("armUrl"),
+];
+
+export function validateCustomDataOptions(options: Unknowable<PlainArgs>): InputPropertyErrorDetails[] {
+  return CUSTOM_DATA_CHECKS.flatMap((check) => check(options));
 }

@@ -4,9 +4,10 @@
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import type { InputPropertyErrorDetails } from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as compute from "@pulumi/azure-native/compute";
-import { encodeCustomData, renderCustomData } from "./customData";
+import { CustomDataOptions, CustomDataTooLargeError, encodeCustomData, renderCustomData } from "./customData";
 import {
   DEFAULT_ADMIN_USERNAME,
   DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
@@ -16,6 +17,7 @@ import {
   DEFAULT_UPGRADE_POLICY,
   DEFAULT_VM_SIZE,
   DEFAULT_OS_DISK_TYPE,
+  MAX_CUSTOM_DATA_BYTES,
   READER_ROLE_DEFINITION_GUID,
 } from "./defaults";
 import { DeliveryMode, WorkerKind, customScriptCommand } from "./delivery";
@@ -89,6 +91,24 @@ function plainView(args: WorkerScaleSetArgs): Unknowable<PlainArgs> {
   return view as Unknowable<PlainArgs>;
 }
 
+/** Azure's custom-data limit, checked on the rendered document when every input to it is plain. */
+function customDataSizeProblems(args: Unknowable<PlainArgs>): InputPropertyErrorDetails[] {
+  const renderInputs = [args.delivery, args.workerCommand, args.workerUser, args.workerKind, args.overprovision, args.installNodejs, args.timeoutSeconds, args.imdsUrl, args.armUrl];
+  if (renderInputs.some((v) => v === NOT_YET_KNOWN)) return [];
+  try {
+    encodeCustomData(renderCustomData(args as unknown as CustomDataOptions));
+    return [];
+  } catch (err) {
+    if (!(err instanceof CustomDataTooLargeError)) throw err;
+    return [
+      {
+        propertyPath: "workerCommand",
+        reason: `workerCommand makes the custom data ${err.bytes} bytes even gzip-compressed, over Azure's limit of ${MAX_CUSTOM_DATA_BYTES} bytes; shorten it, or ship the worker as a script in the image`,
+      },
+    ];
+  }
+}
+
 /** A name-based (v5-style) GUID: the same inputs give the same role assignment name on every update. */
 export function stableGuid(seed: string): string {
   const hash = crypto.createHash("sha1").update(`hpc-workers:${seed}`).digest();
@@ -124,7 +144,9 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
 
   constructor(name: string, args: WorkerScaleSetArgs, opts?: pulumi.ComponentResourceOptions) {
     // Before super(): a bad argument registers nothing at all.
-    const problems = validateWorkerScaleSetArgs(plainView(args));
+    const view = plainView(args);
+    let problems = validateWorkerScaleSetArgs(view);
+    if (problems.length === 0) problems = customDataSizeProblems(view);
     if (problems.length > 0) {
       throw new pulumi.InputPropertiesError({
         message: `WorkerScaleSet "${name}" has ${problems.length} invalid argument(s):\n${problems.map((p) => `  - ${p.reason}`).join("\n")}`,

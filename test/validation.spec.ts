@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { DeliveryMode, MAX_CUSTOM_DATA_BYTES, WorkerScaleSet, WorkerScaleSetArgs, sshKeyProblem } from "../components";
+import { DeliveryMode, MAX_CUSTOM_DATA_BYTES, WorkerScaleSet, WorkerScaleSetArgs, renderCustomData, sshKeyProblem } from "../components";
 import { ResourceRecorder, installMocks } from "./helpers";
 import { minimalArgs } from "./componentArgs";
 
@@ -107,5 +107,22 @@ describe("WorkerScaleSet validation", () => {
   it("leaves Outputs to the platform instead of guessing", () => {
     const err = rejection(minimalArgs({ capacity: pulumi.output(2.5), delivery: "cron" as DeliveryMode }));
     assert.deepEqual(err.errors.map((e) => e.propertyPath), ["delivery"]);
+  });
+
+  it("renderCustomData refuses what it cannot carry, naming the option", () => {
+    const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+      [{ delivery: DeliveryMode.Systemd, workerCommand: "a\0b" }, "workerCommand", /NUL/],
+      [{ delivery: DeliveryMode.Systemd, workerCommand: "" }, "workerCommand", /non-empty/],
+      [{ delivery: "cron", workerCommand: "w" }, "delivery", /"systemd", "cloudInit", "customScript"/],
+      [{ delivery: DeliveryMode.CloudInit, workerCommand: "w", workerUser: "Bad User" }, "workerUser", /Linux user name/],
+      [{ delivery: DeliveryMode.CloudInit, workerCommand: "w", imdsUrl: "nope" }, "imdsUrl", /http:\/\//],
+    ];
+    for (const [options, property, reason] of cases) {
+      assert.throws(
+        () => renderCustomData(options as any),
+        (err: any) => pulumi.InputPropertiesError.isInstance(err) && err.errors[0].propertyPath === property && reason.test(err.message),
+        `${property}: ${JSON.stringify(options)}`,
+      );
+    }
   });
 });
