@@ -191,6 +191,23 @@ describe("agent poll policy (pollPolicy.ts)", () => {
       assert.ok(paced.delayMs >= paced.pace.periodMs && paced.pace.periodMs >= VM_STEADY_MS);
     });
 
+    it("aims the scale-set phase (--overprovisioned) 5/s under the refill: 30/s against 15/s gives ×2", () => {
+      assert.equal(nextPeriodMs(busy(10000, 125), 75, 10000, VM_STEADY_MS, false, true), 20000);
+      const vm = armPoll(input({ target: "vm", reason: "state", attempt: 30, headers: reads(75), elapsedMs: 10000, pace: busy(10000, 125) }));
+      const scaleSet = armPoll(input({ target: "scaleSet", reason: "state", attempt: 30, headers: reads(75), elapsedMs: 10000, pace: busy(10000, 125) }));
+      assert.equal(vm.pace.periodMs, 15000);
+      assert.equal(scaleSet.pace.periodMs, 20000);
+    });
+
+    it("enters the scale-set phase at 4× the VM-phase period (at most 120 s) when the fleet is busy", () => {
+      const state = armPoll(input({ target: "vm", reason: "state", attempt: 5, headers: reads(150), elapsedMs: 20000, pace: busy(10000, 150, 10000) }));
+      const entry = armPoll(input({ target: "vm", reason: "switch", attempt: 5, headers: reads(150), elapsedMs: 20000, pace: busy(10000, 150, 10000) }));
+      assert.equal(entry.pace.periodMs, Math.min(MAX_PERIOD_MS, 4 * state.pace.periodMs));
+      assert.ok(entry.delayMs >= entry.pace.periodMs);
+      const long = armPoll(input({ target: "vm", reason: "switch", attempt: 5, headers: reads(150), elapsedMs: 100000, pace: busy(90000, 150, 10000) }));
+      assert.equal(long.pace.periodMs, MAX_PERIOD_MS);
+    });
+
     it("ends the fast phase for good once the fleet is busy", () => {
       const out = armPoll(input({ attempt: 2, headers: reads(200) }));
       assert.equal(out.pace.busy, true);

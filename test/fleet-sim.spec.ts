@@ -296,4 +296,13 @@ describe("fleet simulation: small fleets end to end", function () {
     assert.strictEqual(r.earlyRetries, 0);
     assert.strictEqual(r.outcomes.succeeded, 100);
   });
+
+  it("the agent's own core at N=1000 with --overprovisioned stays within 1.25x the bound with no 429", async () => {
+    const r = await runFleet(runWaiter, { requested: 1000, overprovision: true, seed: 20261124 + 1000, gate: true });
+    assert.strictEqual(r.workersOnDeleted, 0);
+    assert.strictEqual(r.notStarted, 0);
+    assert.strictEqual(r.throttled, 0);
+    assert.strictEqual(r.earlyRetries, 0);
+    assert.ok(r.p50 <= 1.25 * r.bound.p50, `p50 ${r.p50} ms, bound ${r.bound.p50} ms`);
+  });
 });
