@@ -15,14 +15,7 @@ import {
   WAITER_PATH,
   WORKER_COMMAND_PATH,
 } from "./defaults";
-import {
-  DeliveryMode,
-  UNIT_PATH,
-  WorkerKind,
-  modeCloudConfig,
-  renderLauncher,
-  renderWorkerUnit,
-} from "./delivery";
+import { DeliveryMode, UNIT_PATH, WorkerKind, modeCloudConfig, renderLauncher, renderWorkerUnit } from "./delivery";
 import { validateCustomDataOptions } from "./validate";
 import { loadAgentBundle } from "./waiterContract";
 
@@ -89,7 +82,12 @@ export function renderCustomData(options: CustomDataOptions): string {
       }),
       permissions: "0755",
     },
-    { path: WORKER_COMMAND_PATH, content: Buffer.from(options.workerCommand, "utf8").toString("base64"), encoding: "b64", permissions: "0644" },
+    {
+      path: WORKER_COMMAND_PATH,
+      content: Buffer.from(options.workerCommand, "utf8").toString("base64"),
+      encoding: "b64",
+      permissions: "0644",
+    },
     { path: UNIT_PATH, content: renderWorkerUnit({ workerUser, workerKind }), permissions: "0644" },
     ...mode.extraFiles,
   ];
@@ -97,7 +95,10 @@ export function renderCustomData(options: CustomDataOptions): string {
   const config: Record<string, unknown> = {};
   if (workerUser !== "root") {
     // "default" keeps the admin user that Azure provisions with the ssh key.
-    config.users = ["default", { name: workerUser, gecos: "hpc-workers worker", shell: "/bin/bash", lock_passwd: true }];
+    config.users = [
+      "default",
+      { name: workerUser, gecos: "hpc-workers worker", shell: "/bin/bash", lock_passwd: true },
+    ];
   }
   if (installNodejs) {
     // Installed in cloud-final before per-boot scripts and runcmd, so every trigger finds node.

@@ -9,12 +9,7 @@
  * Nothing here waits: every trigger returns at once, and the waiting happens inside the
  * unit (Type=exec), whose start job completes as soon as the launcher is exec'd.
  */
-import {
-  LAUNCHER_PATH,
-  WAITER_PATH,
-  WORKER_COMMAND_PATH,
-  WORKER_UNIT,
-} from "./defaults";
+import { LAUNCHER_PATH, WAITER_PATH, WORKER_COMMAND_PATH, WORKER_UNIT } from "./defaults";
 import { WAITER_EXIT_OFFSET, WAITER_FINAL_EXIT_CODES } from "./waiterContract";
 
 /** How the worker is triggered on the VM. The launcher and the waiter are the same in every mode. */
@@ -219,7 +214,10 @@ export function modeCloudConfig(delivery: DeliveryMode): ModeCloudConfig {
     case DeliveryMode.Systemd:
       return { extraFiles: [], runcmd: [["systemctl", "enable", "--now", "--no-block", WORKER_UNIT]] };
     case DeliveryMode.CloudInit:
-      return { extraFiles: [{ path: PER_BOOT_SCRIPT_PATH, content: renderPerBootScript(), permissions: "0755" }], runcmd: [] };
+      return {
+        extraFiles: [{ path: PER_BOOT_SCRIPT_PATH, content: renderPerBootScript(), permissions: "0755" }],
+        runcmd: [],
+      };
     case DeliveryMode.CustomScript:
       return { extraFiles: [], runcmd: [] };
     default:

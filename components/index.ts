@@ -1,6 +1,22 @@
 export * from "./defaults";
-export { DeliveryMode, WorkerKind, customScriptCommand, renderLauncher, renderWorkerUnit, renderPerBootScript, PER_BOOT_SCRIPT_PATH, UNIT_PATH } from "./delivery";
-export { renderCustomData, encodeCustomData, decodeCustomData, CustomDataOptions, EncodedCustomData, CustomDataTooLargeError } from "./customData";
+export {
+  DeliveryMode,
+  WorkerKind,
+  customScriptCommand,
+  renderLauncher,
+  renderWorkerUnit,
+  renderPerBootScript,
+  PER_BOOT_SCRIPT_PATH,
+  UNIT_PATH,
+} from "./delivery";
+export {
+  renderCustomData,
+  encodeCustomData,
+  decodeCustomData,
+  CustomDataOptions,
+  EncodedCustomData,
+  CustomDataTooLargeError,
+} from "./customData";
 export { validateWorkerScaleSetArgs, sshKeyProblem } from "./validate";
 export {
   WorkerScaleSet,

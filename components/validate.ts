@@ -9,9 +9,39 @@ import { DeliveryMode, WorkerKind } from "./delivery";
 
 /** Azure's reserved Linux admin names. https://learn.microsoft.com/azure/virtual-machines/linux/faq#what-are-the-username-requirements-when-creating-a-vm- */
 export const RESERVED_ADMIN_USERNAMES = new Set([
-  "1", "123", "a", "actuser", "adm", "admin", "admin1", "admin2", "administrator", "aspnet", "backup",
-  "console", "david", "guest", "john", "owner", "root", "server", "sql", "support", "support_388945a0",
-  "sys", "test", "test1", "test2", "test3", "user", "user1", "user2", "user3", "user4", "user5", "video",
+  "1",
+  "123",
+  "a",
+  "actuser",
+  "adm",
+  "admin",
+  "admin1",
+  "admin2",
+  "administrator",
+  "aspnet",
+  "backup",
+  "console",
+  "david",
+  "guest",
+  "john",
+  "owner",
+  "root",
+  "server",
+  "sql",
+  "support",
+  "support_388945a0",
+  "sys",
+  "test",
+  "test1",
+  "test2",
+  "test3",
+  "user",
+  "user1",
+  "user2",
+  "user3",
+  "user4",
+  "user5",
+  "video",
 ]);
 /** Linux admin usernames are at most 64 characters (same FAQ). */
 export const MAX_ADMIN_USERNAME_LENGTH = 64;
@@ -69,38 +99,53 @@ function known(value: unknown): boolean {
 }
 
 function show(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value) : String(value);
+  return typeof value === "string"
+    ? JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)
+    : String(value);
 }
 
-const requireKnownOrOutput = (property: keyof PlainArgs, fix: string): Check => (args) =>
-  args[property] === undefined || args[property] === null ? [problem(property, `is required; ${fix}`)] : [];
+const requireKnownOrOutput =
+  (property: keyof PlainArgs, fix: string): Check =>
+  (args) =>
+    args[property] === undefined || args[property] === null ? [problem(property, `is required; ${fix}`)] : [];
 
-const nonEmptyString = (property: keyof PlainArgs, fix: string): Check => (args) => {
-  const v = args[property];
-  if (!known(v)) return [];
-  return typeof v === "string" && v.trim() !== "" ? [] : [problem(property, `must be a non-empty string; ${fix} (got ${show(v)})`)];
-};
+const nonEmptyString =
+  (property: keyof PlainArgs, fix: string): Check =>
+  (args) => {
+    const v = args[property];
+    if (!known(v)) return [];
+    return typeof v === "string" && v.trim() !== ""
+      ? []
+      : [problem(property, `must be a non-empty string; ${fix} (got ${show(v)})`)];
+  };
 
-const optionalBoolean = (property: keyof PlainArgs): Check => (args) => {
-  const v = args[property];
-  return !known(v) || typeof v === "boolean" ? [] : [problem(property, `must be true or false (got ${show(v)})`)];
-};
+const optionalBoolean =
+  (property: keyof PlainArgs): Check =>
+  (args) => {
+    const v = args[property];
+    return !known(v) || typeof v === "boolean" ? [] : [problem(property, `must be true or false (got ${show(v)})`)];
+  };
 
-const oneOf = (property: keyof PlainArgs, values: Record<string, string>, typeName: string): Check => (args) => {
-  const v = args[property];
-  const allowed = Object.values(values);
-  if (!known(v) || allowed.includes(v as string)) return [];
-  return [problem(property, `must be one of ${allowed.map((a) => `"${a}"`).join(", ")} (${typeName}.*) (got ${show(v)})`)];
-};
+const oneOf =
+  (property: keyof PlainArgs, values: Record<string, string>, typeName: string): Check =>
+  (args) => {
+    const v = args[property];
+    const allowed = Object.values(values);
+    if (!known(v) || allowed.includes(v as string)) return [];
+    return [
+      problem(property, `must be one of ${allowed.map((a) => `"${a}"`).join(", ")} (${typeName}.*) (got ${show(v)})`),
+    ];
+  };
 
 const checkCapacity: Check = (args) => {
   const v = args.capacity;
   if (!known(v)) return [];
   const limit = args.singlePlacementGroup === true ? MAX_SINGLE_PLACEMENT_GROUP_CAPACITY : MAX_UNIFORM_CAPACITY;
   if (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= limit) return [];
-  const why = args.singlePlacementGroup === true && typeof v === "number" && v > limit && v <= MAX_UNIFORM_CAPACITY
-    ? "; above 100, set singlePlacementGroup to false"
-    : "";
+  const why =
+    args.singlePlacementGroup === true && typeof v === "number" && v > limit && v <= MAX_UNIFORM_CAPACITY
+      ? "; above 100, set singlePlacementGroup to false"
+      : "";
   return [problem("capacity", `must be an integer from 0 to ${limit} (got ${show(v)})${why}`)];
 };
 
@@ -108,7 +153,12 @@ const checkWorkerCommand: Check = (args) => {
   const v = args.workerCommand;
   if (!known(v)) return [];
   if (typeof v !== "string" || v.trim() === "") {
-    return [problem("workerCommand", `must be a non-empty /bin/sh command line, e.g. "/usr/local/bin/worker --queue jobs" (got ${show(v)})`)];
+    return [
+      problem(
+        "workerCommand",
+        `must be a non-empty /bin/sh command line, e.g. "/usr/local/bin/worker --queue jobs" (got ${show(v)})`,
+      ),
+    ];
   }
   if (v.includes("\0")) {
     return [problem("workerCommand", "must not contain a NUL byte: no shell argument can carry one; remove it")];
@@ -128,19 +178,21 @@ export function sshKeyProblem(line: string): string | undefined {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data)) return `has a key body that is not base64; ${example}`;
   const blob = Buffer.from(data, "base64");
   const fields: Buffer[] = [];
-  for (let offset = 0; offset + 4 <= blob.length; ) {
+  for (let offset = 0; offset + 4 <= blob.length;) {
     const length = blob.readUInt32BE(offset);
     if (offset + 4 + length > blob.length) return `is truncated; ${example}`;
     fields.push(blob.subarray(offset + 4, offset + 4 + length));
     offset += 4 + length;
   }
-  if (fields.length === 0 || fields[0].toString("latin1") !== type) return `has a body that does not match its type ${type}; ${example}`;
+  if (fields.length === 0 || fields[0].toString("latin1") !== type)
+    return `has a body that does not match its type ${type}; ${example}`;
   if (type === "ssh-rsa") {
     const modulus = fields[2];
     if (!modulus) return `is truncated; ${example}`;
     const leadingZero = modulus[0] === 0 ? 1 : 0;
     const bits = (modulus.length - leadingZero) * 8 - Math.clz32(modulus[leadingZero]) + 24;
-    if (bits < MIN_RSA_KEY_BITS) return `is a ${bits}-bit RSA key; Azure requires at least ${MIN_RSA_KEY_BITS} bits (use ssh-keygen -t ed25519)`;
+    if (bits < MIN_RSA_KEY_BITS)
+      return `is a ${bits}-bit RSA key; Azure requires at least ${MIN_RSA_KEY_BITS} bits (use ssh-keygen -t ed25519)`;
   }
   return undefined;
 }
@@ -156,17 +208,28 @@ const checkSshKey: Check = (args) => {
 const checkSubnetId: Check = (args) => {
   const v = args.subnetId;
   if (!known(v)) return [];
-  const pattern = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i;
+  const pattern =
+    /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i;
   return typeof v === "string" && pattern.test(v)
     ? []
-    : [problem("subnetId", `must be a subnet resource id (/subscriptions/…/virtualNetworks/VNET/subnets/NAME), e.g. subnet.id (got ${show(v)})`)];
+    : [
+        problem(
+          "subnetId",
+          `must be a subnet resource id (/subscriptions/…/virtualNetworks/VNET/subnets/NAME), e.g. subnet.id (got ${show(v)})`,
+        ),
+      ];
 };
 
 const checkAdminUsername: Check = (args) => {
   const v = args.adminUsername;
   if (!known(v)) return [];
   if (typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(v) || v.length > MAX_ADMIN_USERNAME_LENGTH) {
-    return [problem("adminUsername", `must be 1–${MAX_ADMIN_USERNAME_LENGTH} letters, digits, "_" or "-", not starting with a digit or "-" (got ${show(v)})`)];
+    return [
+      problem(
+        "adminUsername",
+        `must be 1–${MAX_ADMIN_USERNAME_LENGTH} letters, digits, "_" or "-", not starting with a digit or "-" (got ${show(v)})`,
+      ),
+    ];
   }
   if (RESERVED_ADMIN_USERNAMES.has(v.toLowerCase())) {
     return [problem("adminUsername", `${show(v)} is reserved by Azure; choose another, e.g. "azureuser"`)];
@@ -179,7 +242,12 @@ const checkWorkerUser: Check = (args) => {
   if (!known(v)) return [];
   return typeof v === "string" && WORKER_USER_PATTERN.test(v)
     ? []
-    : [problem("workerUser", `must be a Linux user name (lower case, digits, "_" or "-", at most 32 characters, not starting with a digit), e.g. "hpcworker" (got ${show(v)})`)];
+    : [
+        problem(
+          "workerUser",
+          `must be a Linux user name (lower case, digits, "_" or "-", at most 32 characters, not starting with a digit), e.g. "hpcworker" (got ${show(v)})`,
+        ),
+      ];
 };
 
 const checkTimeout: Check = (args) => {
@@ -187,23 +255,42 @@ const checkTimeout: Check = (args) => {
   if (!known(v)) return [];
   return typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= MAX_TIMEOUT_SECONDS
     ? []
-    : [problem("timeoutSeconds", `must be an integer number of seconds from 1 to ${MAX_TIMEOUT_SECONDS} (got ${show(v)})`)];
+    : [
+        problem(
+          "timeoutSeconds",
+          `must be an integer number of seconds from 1 to ${MAX_TIMEOUT_SECONDS} (got ${show(v)})`,
+        ),
+      ];
 };
 
-const url = (property: "imdsUrl" | "armUrl"): Check => (args) => {
-  const v = args[property];
-  if (!known(v)) return [];
-  let parsed: URL | undefined;
-  try {
-    parsed = typeof v === "string" ? new URL(v) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.username || parsed.password || parsed.search || parsed.hash) {
-    return [problem(property, `must be an http:// or https:// URL without credentials, query or fragment, e.g. "http://169.254.169.254" (got ${show(v)})`)];
-  }
-  return [];
-};
+const url =
+  (property: "imdsUrl" | "armUrl"): Check =>
+  (args) => {
+    const v = args[property];
+    if (!known(v)) return [];
+    let parsed: URL | undefined;
+    try {
+      parsed = typeof v === "string" ? new URL(v) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (
+      !parsed ||
+      !/^https?:$/.test(parsed.protocol) ||
+      parsed.username ||
+      parsed.password ||
+      parsed.search ||
+      parsed.hash
+    ) {
+      return [
+        problem(
+          property,
+          `must be an http:// or https:// URL without credentials, query or fragment, e.g. "http://169.254.169.254" (got ${show(v)})`,
+        ),
+      ];
+    }
+    return [];
+  };
 
 const checkVmSize: Check = (args) => {
   const v = args.vmSize;
@@ -222,7 +309,12 @@ const checkImage: Check = (args) => {
     return [problem("image", "must set either id, or publisher/offer/sku/version, not both (Azure rejects the mix)")];
   }
   if (v.id === undefined && marketplace.length !== 4) {
-    return [problem("image", "must set publisher, offer, sku and version (e.g. Canonical, ubuntu-24_04-lts, server, latest), or id")];
+    return [
+      problem(
+        "image",
+        "must set publisher, offer, sku and version (e.g. Canonical, ubuntu-24_04-lts, server, latest), or id",
+      ),
+    ];
   }
   return [];
 };
@@ -235,11 +327,18 @@ const checkTags: Check = (args) => {
   if (names.length > MAX_TAGS) out.push(problem("tags", `has ${names.length} tags; Azure allows at most ${MAX_TAGS}`));
   for (const name of names) {
     if (name.length > MAX_TAG_NAME_LENGTH || /[<>%&\\?/]/.test(name)) {
-      out.push(problem(`tags.${name}`, `is not a valid tag name: at most ${MAX_TAG_NAME_LENGTH} characters and none of < > % & \\ ? /`));
+      out.push(
+        problem(
+          `tags.${name}`,
+          `is not a valid tag name: at most ${MAX_TAG_NAME_LENGTH} characters and none of < > % & \\ ? /`,
+        ),
+      );
     }
     const value = v[name];
     if (typeof value === "string" && value.length > MAX_TAG_VALUE_LENGTH) {
-      out.push(problem(`tags.${name}`, `value is ${value.length} characters; Azure allows at most ${MAX_TAG_VALUE_LENGTH}`));
+      out.push(
+        problem(`tags.${name}`, `value is ${value.length} characters; Azure allows at most ${MAX_TAG_VALUE_LENGTH}`),
+      );
     }
   }
   return out;
@@ -252,9 +351,17 @@ const CHECKS: Check[] = [
   checkSubnetId,
   requireKnownOrOutput("sshPublicKey", "set it to an ssh-ed25519 or ssh-rsa (≥ 2048-bit) public key line"),
   checkSshKey,
-  requireKnownOrOutput("workerCommand", 'set it to the /bin/sh command line that runs the worker, e.g. "/usr/local/bin/worker --queue jobs"'),
+  requireKnownOrOutput(
+    "workerCommand",
+    'set it to the /bin/sh command line that runs the worker, e.g. "/usr/local/bin/worker --queue jobs"',
+  ),
   checkWorkerCommand,
-  requireKnownOrOutput("delivery", `set it to one of ${Object.values(DeliveryMode).map((v) => `"${v}"`).join(", ")} (DeliveryMode.*)`),
+  requireKnownOrOutput(
+    "delivery",
+    `set it to one of ${Object.values(DeliveryMode)
+      .map((v) => `"${v}"`)
+      .join(", ")} (DeliveryMode.*)`,
+  ),
   oneOf("delivery", DeliveryMode, "DeliveryMode"),
   requireKnownOrOutput("capacity", `set it to the number of VMs, an integer from 0 to ${MAX_UNIFORM_CAPACITY}`),
   checkCapacity,
@@ -282,9 +389,17 @@ export function validateWorkerScaleSetArgs(args: Unknowable<PlainArgs>): InputPr
 
 /** The checks that concern renderCustomData's own options (the same names as the component's). */
 const CUSTOM_DATA_CHECKS: Check[] = [
-  requireKnownOrOutput("workerCommand", 'set it to the /bin/sh command line that runs the worker, e.g. "/usr/local/bin/worker --queue jobs"'),
+  requireKnownOrOutput(
+    "workerCommand",
+    'set it to the /bin/sh command line that runs the worker, e.g. "/usr/local/bin/worker --queue jobs"',
+  ),
   checkWorkerCommand,
-  requireKnownOrOutput("delivery", `set it to one of ${Object.values(DeliveryMode).map((v) => `"${v}"`).join(", ")} (DeliveryMode.*)`),
+  requireKnownOrOutput(
+    "delivery",
+    `set it to one of ${Object.values(DeliveryMode)
+      .map((v) => `"${v}"`)
+      .join(", ")} (DeliveryMode.*)`,
+  ),
   oneOf("delivery", DeliveryMode, "DeliveryMode"),
   optionalBoolean("overprovision"),
   optionalBoolean("installNodejs"),

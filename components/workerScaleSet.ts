@@ -93,7 +93,17 @@ function plainView(args: WorkerScaleSetArgs): Unknowable<PlainArgs> {
 
 /** Azure's custom-data limit, checked on the rendered document when every input to it is plain. */
 function customDataSizeProblems(args: Unknowable<PlainArgs>): InputPropertyErrorDetails[] {
-  const renderInputs = [args.delivery, args.workerCommand, args.workerUser, args.workerKind, args.overprovision, args.installNodejs, args.timeoutSeconds, args.imdsUrl, args.armUrl];
+  const renderInputs = [
+    args.delivery,
+    args.workerCommand,
+    args.workerUser,
+    args.workerKind,
+    args.overprovision,
+    args.installNodejs,
+    args.timeoutSeconds,
+    args.imdsUrl,
+    args.armUrl,
+  ];
   if (renderInputs.some((v) => v === NOT_YET_KNOWN)) return [];
   try {
     encodeCustomData(renderCustomData(args as unknown as CustomDataOptions));
@@ -120,7 +130,12 @@ export function stableGuid(seed: string): string {
 
 /** Host name prefix: letters, digits and "-", at most 15 characters (the tightest Azure limit). */
 export function computerNamePrefix(name: string): string {
-  const cleaned = name.toLowerCase().replace(/[^a-z0-9-]/g, "").replace(/^-+/, "").slice(0, 15).replace(/-+$/, "");
+  const cleaned = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "")
+    .replace(/^-+/, "")
+    .slice(0, 15)
+    .replace(/-+$/, "");
   return cleaned === "" ? "worker" : cleaned;
 }
 
@@ -181,7 +196,8 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
         identity: { type: compute.ResourceIdentityType.SystemAssigned },
         sku: { name: args.vmSize ?? DEFAULT_VM_SIZE, tier: "Standard", capacity: args.capacity },
         overprovision,
-        doNotRunExtensionsOnOverprovisionedVMs: args.doNotRunExtensionsOnOverprovisionedVMs ?? DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
+        doNotRunExtensionsOnOverprovisionedVMs:
+          args.doNotRunExtensionsOnOverprovisionedVMs ?? DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
         singlePlacementGroup: args.singlePlacementGroup ?? DEFAULT_SINGLE_PLACEMENT_GROUP,
         upgradePolicy: { mode: DEFAULT_UPGRADE_POLICY },
         virtualMachineProfile: {
@@ -192,12 +208,20 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
             linuxConfiguration: {
               disablePasswordAuthentication: true,
               provisionVMAgent: true,
-              ssh: { publicKeys: [{ path: pulumi.interpolate`/home/${adminUsername}/.ssh/authorized_keys`, keyData: args.sshPublicKey }] },
+              ssh: {
+                publicKeys: [
+                  { path: pulumi.interpolate`/home/${adminUsername}/.ssh/authorized_keys`, keyData: args.sshPublicKey },
+                ],
+              },
             },
           },
           storageProfile: {
             imageReference: args.image ?? { ...DEFAULT_IMAGE },
-            osDisk: { createOption: "FromImage", caching: "ReadWrite", managedDisk: { storageAccountType: DEFAULT_OS_DISK_TYPE } },
+            osDisk: {
+              createOption: "FromImage",
+              caching: "ReadWrite",
+              managedDisk: { storageAccountType: DEFAULT_OS_DISK_TYPE },
+            },
           },
           networkProfile: {
             networkInterfaceConfigurations: [
@@ -234,7 +258,9 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
     this.principalId = this.scaleSet.identity.apply((identity) => identity?.principalId as string);
 
     const client = authorization.getClientConfigOutput({ parent: this });
-    const scope = pulumi.all([client.subscriptionId, args.resourceGroupName]).apply(([sub, rg]) => resourceGroupScope(sub, rg));
+    const scope = pulumi
+      .all([client.subscriptionId, args.resourceGroupName])
+      .apply(([sub, rg]) => resourceGroupScope(sub, rg));
     this.roleAssignment = new authorization.RoleAssignment(
       `${name}-reader`,
       {

@@ -49,7 +49,14 @@ write_files:
 runcmd:
   - [ systemctl, enable, --now, --no-block, harness.service ]
 `;
-    guest = new Guest({ name: "harness", image: env.image, accel: env.accel, userData, fakePort: port, workDir: env.workDir });
+    guest = new Guest({
+      name: "harness",
+      image: env.image,
+      accel: env.accel,
+      userData,
+      fakePort: port,
+      workDir: env.workDir,
+    });
   });
 
   after(async () => {
@@ -64,7 +71,9 @@ runcmd:
 
   it("boots, reaches cloud-init done, and the guest reaches the host through 169.254.169.254", async () => {
     await guest.boot();
-    const done = await guest.serial.waitFor(CLOUD_INIT_DONE, "cloud-init done", timeout, { aborted: () => guest.exited() });
+    const done = await guest.serial.waitFor(CLOUD_INIT_DONE, "cloud-init done", timeout, {
+      aborted: () => guest.exited(),
+    });
     await guest.serial.waitFor(MULTI_USER_REACHED, "multi-user", 1000);
     console.error(`      boot to cloud-init done: ${seconds(done.at - guest.bootStartedAt)}`);
     await guest.serial.waitFor(/HARNESS-WAIT 503/, "the guest's first request", 60_000);
@@ -92,7 +101,9 @@ runcmd:
     console.error(`      powerdown: ${seconds(ms)}`);
     answer = 503;
     await guest.boot();
-    const done = await guest.serial.waitFor(CLOUD_INIT_DONE, "cloud-init done (2nd boot)", timeout, { aborted: () => guest.exited() });
+    const done = await guest.serial.waitFor(CLOUD_INIT_DONE, "cloud-init done (2nd boot)", timeout, {
+      aborted: () => guest.exited(),
+    });
     console.error(`      second boot to cloud-init done: ${seconds(done.at - guest.bootStartedAt)}`);
     await guest.serial.waitFor(/HARNESS-WAIT 503/, "waiting again after the reboot", 60_000);
     assert.strictEqual(guest.serial.find(/HARNESS-GO/), undefined, "the new boot's log starts after the reboot");
@@ -101,7 +112,11 @@ runcmd:
   it("leaves no process behind", async () => {
     await guest.kill();
     await killAllTracked();
-    assert.deepStrictEqual(childPids(process.pid).filter((p) => p !== process.pid), [], "children left");
+    assert.deepStrictEqual(
+      childPids(process.pid).filter((p) => p !== process.pid),
+      [],
+      "children left",
+    );
   });
 });
 
@@ -111,10 +126,14 @@ runcmd:
  * blocked boot. Three normal boots' worth of time is ample.
  */
 describe("e2e harness self-test: the boot-not-blocked assertion catches a waiting Type=oneshot unit", function () {
-  const s = new Scenario("oneshot-trap", { delivery: "systemd", workerCommand: WORKER_COMMAND, overprovision: false }, {
-    vm: "Creating",
-    scaleSet: "Updating",
-  });
+  const s = new Scenario(
+    "oneshot-trap",
+    { delivery: "systemd", workerCommand: WORKER_COMMAND, overprovision: false },
+    {
+      vm: "Creating",
+      scaleSet: "Updating",
+    },
+  );
   before(() =>
     s.start((text) => {
       const doc = YAML.parse(text);

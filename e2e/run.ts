@@ -9,7 +9,14 @@ import * as path from "path";
 import { ACCEL_ENV, detectAccel } from "./lib/accel";
 import { ensureImage } from "./lib/image";
 import { REPO_ROOT, WORK_DIR } from "./lib/paths";
-import { installSignalCleanup, killAllTracked, registryDir, spawnTracked, sweepOwnRegistry, sweepStaleRegistries } from "./lib/processes";
+import {
+  installSignalCleanup,
+  killAllTracked,
+  registryDir,
+  spawnTracked,
+  sweepOwnRegistry,
+  sweepStaleRegistries,
+} from "./lib/processes";
 
 /** Guests booted at once. Each TCG guest keeps one host core busy; override with E2E_JOBS. */
 const DEFAULT_JOBS = 2;
@@ -82,7 +89,14 @@ async function main(): Promise<number> {
   const jobs = process.env.E2E_JOBS ?? String(DEFAULT_JOBS);
   const mocha = spawnTracked(
     process.execPath,
-    [require.resolve("mocha/bin/mocha.js"), "--config", MOCHA_CONFIG, "--jobs", jobs, ...(specs.length > 0 ? specs : DEFAULT_SPECS)],
+    [
+      require.resolve("mocha/bin/mocha.js"),
+      "--config",
+      MOCHA_CONFIG,
+      "--jobs",
+      jobs,
+      ...(specs.length > 0 ? specs : DEFAULT_SPECS),
+    ],
     { cwd: REPO_ROOT, stdio: "inherit", env: { ...process.env, [ACCEL_ENV]: accel } },
   );
   const code = await new Promise<number>((resolve) =>

@@ -61,7 +61,10 @@ export interface Violation {
 }
 
 /** Per-policy config as `--policy-pack-config` takes it: a level, or properties plus a level. */
-export type PolicyConfigInput = Record<string, EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)>;
+export type PolicyConfigInput = Record<
+  string,
+  EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)
+>;
 
 export interface EvaluateOptions {
   /** The pack-wide default level; the SDK's default is advisory. */
@@ -70,7 +73,10 @@ export interface EvaluateOptions {
 }
 
 function isResourcePolicy(p: Policies[number]): p is ResourceValidationPolicy {
-  return typeof (p as ResourceValidationPolicy).validateResource === "function" || Array.isArray((p as ResourceValidationPolicy).validateResource);
+  return (
+    typeof (p as ResourceValidationPolicy).validateResource === "function" ||
+    Array.isArray((p as ResourceValidationPolicy).validateResource)
+  );
 }
 
 function isStackPolicy(p: Policies[number]): p is StackValidationPolicy {
@@ -78,7 +84,10 @@ function isStackPolicy(p: Policies[number]): p is StackValidationPolicy {
 }
 
 /** Schema defaults first, then the given properties on top. */
-export function policyConfig(schema: PolicyConfigSchema | undefined, given: PolicyConfigInput[string] | undefined): Record<string, unknown> {
+export function policyConfig(
+  schema: PolicyConfigSchema | undefined,
+  given: PolicyConfigInput[string] | undefined,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, prop] of Object.entries(schema?.properties ?? {})) {
     if (typeof prop === "object" && prop.default !== undefined) out[key] = plainCopy(prop.default);
@@ -116,20 +125,37 @@ function defaultOptions(parent?: string): PolicyResourceOptions {
 
 function typeMatcher(type: string) {
   return {
-    isType: (cls: any) => cls?.__pulumiType === type || (typeof cls?.isInstance === "function" && cls.isInstance({ __pulumiType: type }) === true),
+    isType: (cls: any) =>
+      cls?.__pulumiType === type ||
+      (typeof cls?.isInstance === "function" && cls.isInstance({ __pulumiType: type }) === true),
   };
 }
 
 /** Evaluates every enabled resource policy on every resource, then every stack policy on the stack. */
-export async function evaluatePolicies(policies: Policies, resources: ResourceSnapshot[], opts: EvaluateOptions = {}): Promise<Violation[]> {
+export async function evaluatePolicies(
+  policies: Policies,
+  resources: ResourceSnapshot[],
+  opts: EvaluateOptions = {},
+): Promise<Violation[]> {
   const violations: Violation[] = [];
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const stackTags: ReadonlyMap<string, string> = new Map();
 
-  const run = async (p: Policies[number], level: "mandatory" | "advisory", fn: (report: ReportViolation) => unknown, subject?: ResourceSnapshot) => {
+  const run = async (
+    p: Policies[number],
+    level: "mandatory" | "advisory",
+    fn: (report: ReportViolation) => unknown,
+    subject?: ResourceSnapshot,
+  ) => {
     const report: ReportViolation = (message: string, urn?: string) => {
       const target = subject ?? (urn ? byUrn.get(urn) : undefined);
-      violations.push({ policyName: p.name, enforcementLevel: level, message, urn: subject?.urn ?? urn, resourceName: target?.name });
+      violations.push({
+        policyName: p.name,
+        enforcementLevel: level,
+        message,
+        urn: subject?.urn ?? urn,
+        resourceName: target?.name,
+      });
     };
     try {
       await fn(report);
@@ -152,7 +178,9 @@ export async function evaluatePolicies(policies: Policies, resources: ResourceSn
   for (const p of policies) {
     const level = effectiveLevel(p, opts);
     if (level === "disabled" || !isResourcePolicy(p) || !p.validateResource) continue;
-    const validations: ResourceValidation[] = Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource];
+    const validations: ResourceValidation[] = Array.isArray(p.validateResource)
+      ? p.validateResource
+      : [p.validateResource];
     const config = policyConfig(p.configSchema, opts.config?.[p.name]);
     for (const r of resources) {
       for (const validate of validations) {
@@ -213,7 +241,9 @@ export function toPolicyResources(resources: ResourceSnapshot[]): PolicyResource
   resources.forEach((r, i) => {
     const pr = out[i];
     if (r.parent && byUrn.has(r.parent)) pr.parent = byUrn.get(r.parent);
-    pr.dependencies = (r.dependencies ?? []).map((d) => byUrn.get(d)).filter((d): d is PolicyResource => d !== undefined);
+    pr.dependencies = (r.dependencies ?? [])
+      .map((d) => byUrn.get(d))
+      .filter((d): d is PolicyResource => d !== undefined);
     for (const [key, deps] of Object.entries(r.propertyDependencies ?? {})) {
       pr.propertyDependencies[key] = deps.map((d) => byUrn.get(d)).filter((d): d is PolicyResource => d !== undefined);
     }

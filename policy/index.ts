@@ -7,7 +7,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { PACK_NAME, policies } from "./policies";
 
 new PolicyPack(PACK_NAME, {
-  description: "hpc-workers: scale sets gated by the waiter, their identity and least-privilege role assignments, and safe custom data.",
+  description:
+    "hpc-workers: scale sets gated by the waiter, their identity and least-privilege role assignments, and safe custom data.",
   provider: "azure-native",
   tags: ["azure", "vmss", "rbac", "cloud-init"],
   policies,

@@ -19,12 +19,7 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import {
-  LAUNCHER_PATH,
-  MAX_CUSTOM_DATA_BYTES,
-  READER_ROLE_DEFINITION_GUID,
-  WAITER_PATH,
-} from "../components/defaults";
+import { LAUNCHER_PATH, MAX_CUSTOM_DATA_BYTES, READER_ROLE_DEFINITION_GUID, WAITER_PATH } from "../components/defaults";
 
 // ------------------------------------------------------------------------------------------------
 // Constants
@@ -156,7 +151,13 @@ export function decodeCustomData(base64: string): DecodedCustomData {
   } else {
     text = bytes.toString("utf8");
   }
-  return { base64Length: base64.length, bytes: validBase64 ? bytes.length : Buffer.byteLength(base64), gzip, text, validBase64 };
+  return {
+    base64Length: base64.length,
+    bytes: validBase64 ? bytes.length : Buffer.byteLength(base64),
+    gzip,
+    text,
+    validBase64,
+  };
 }
 
 export interface CustomScriptCommand {
@@ -181,7 +182,8 @@ export function cloudInitFiles(text: string): Map<string, string> {
     const encoding = String(f.encoding ?? "").toLowerCase();
     let decoded = content;
     try {
-      if (/^(gz\+b64|gzip\+base64|gz\+base64|gzip\+b64)$/.test(encoding)) decoded = zlib.gunzipSync(Buffer.from(content, "base64")).toString("utf8");
+      if (/^(gz\+b64|gzip\+base64|gz\+base64|gzip\+b64)$/.test(encoding))
+        decoded = zlib.gunzipSync(Buffer.from(content, "base64")).toString("utf8");
       else if (/^(b64|base64)$/.test(encoding)) decoded = Buffer.from(content, "base64").toString("utf8");
     } catch {
       decoded = "";
@@ -234,7 +236,11 @@ export function scaleSetFacts(props: unknown): ScaleSetFacts {
   const osProfile = at(p, "virtualMachineProfile", "osProfile");
   const rawCustomData = at(osProfile, "customData");
   const customData =
-    rawCustomData === UNKNOWN ? UNKNOWN : typeof rawCustomData === "string" && rawCustomData.length > 0 ? decodeCustomData(rawCustomData) : undefined;
+    rawCustomData === UNKNOWN
+      ? UNKNOWN
+      : typeof rawCustomData === "string" && rawCustomData.length > 0
+        ? decodeCustomData(rawCustomData)
+        : undefined;
   const extensions = at(p, "virtualMachineProfile", "extensionProfile", "extensions");
   const customScripts: CustomScriptCommand[] = Array.isArray(extensions)
     ? extensions.filter(isCustomScriptExtension).map((ext, i) => ({
@@ -287,12 +293,16 @@ export function startedUnits(command: string): string[] {
 
 function gatedUnit(unit: string): boolean {
   const execStarts = unit.match(/^\s*ExecStart\s*=.*$/gm) ?? [];
-  return execStarts.length > 0 && execStarts.every((line) => line.includes(LAUNCHER_PATH) || line.includes(WAITER_PATH));
+  return (
+    execStarts.length > 0 && execStarts.every((line) => line.includes(LAUNCHER_PATH) || line.includes(WAITER_PATH))
+  );
 }
 
 /** A scale set runs the waiter when its custom data ships it or a CSE command calls it. */
 export function runsWaiter(facts: ScaleSetFacts): boolean {
-  return facts.shipsWaiter || facts.customScripts.some((c) => typeof c.command === "string" && goesThroughWaiter(c.command));
+  return (
+    facts.shipsWaiter || facts.customScripts.some((c) => typeof c.command === "string" && goesThroughWaiter(c.command))
+  );
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -307,7 +317,9 @@ export function checkWaiterIdentityAndOrchestration(facts: ScaleSetFacts): strin
       'runs the waiter but has no managed identity: set identity: { type: "SystemAssigned" } (the waiter reads the VM\'s provisioning state with it)',
     );
   } else if (facts.identityType !== UNKNOWN && !/systemassigned/i.test(facts.identityType)) {
-    reasons.push(`runs the waiter but identity.type is "${facts.identityType}": set identity: { type: "SystemAssigned" }`);
+    reasons.push(
+      `runs the waiter but identity.type is "${facts.identityType}": set identity: { type: "SystemAssigned" }`,
+    );
   }
   if (facts.orchestrationMode === undefined) {
     reasons.push('runs the waiter but orchestrationMode is not set: set orchestrationMode: "Uniform" explicitly');
@@ -324,7 +336,10 @@ export function checkOverprovisioning(facts: ScaleSetFacts): string[] {
   if (facts.orchestrationMode === "Flexible" || facts.overprovision === UNKNOWN) return [];
   // The platform overprovisions a Uniform scale set when `overprovision` is unset.
   if (facts.overprovision === false) return [];
-  const setting = facts.overprovision === undefined ? "overprovision is unset (the platform default is true)" : "overprovision is true";
+  const setting =
+    facts.overprovision === undefined
+      ? "overprovision is unset (the platform default is true)"
+      : "overprovision is true";
   const reasons: string[] = [];
   if (facts.customData !== UNKNOWN && facts.customData !== undefined && !facts.shipsWaiter) {
     reasons.push(
@@ -371,7 +386,8 @@ export function checkSshKeyOnly(props: unknown): string[] {
 export function checkCustomDataPlatformLimit(facts: ScaleSetFacts, limitBytes = MAX_CUSTOM_DATA_BYTES): string[] {
   const cd = facts.customData;
   if (cd === undefined || cd === UNKNOWN) return [];
-  if (!cd.validBase64) return ["osProfile.customData is not base64: encode the cloud-init text with base64 (ARM rejects anything else)"];
+  if (!cd.validBase64)
+    return ["osProfile.customData is not base64: encode the cloud-init text with base64 (ARM rejects anything else)"];
   if (cd.bytes > limitBytes) {
     return [
       `custom data is ${cd.bytes} bytes decoded, over the platform limit of ${limitBytes}: gzip it, move files out of it, or ship them another way`,
@@ -409,9 +425,17 @@ const SECRET_PATTERNS: SecretPattern[] = [
   { kind: "a storage account key", re: /AccountKey=[A-Za-z0-9+/]{20,}={0,2}/i },
   { kind: "a shared access key", re: /SharedAccessKey=[A-Za-z0-9+/]{20,}={0,2}/i },
   { kind: "a SAS signature", re: /[?&]sig=[A-Za-z0-9%+/=_-]{16,}/i },
-  { kind: "a cloud-init password", re: /^[ \t]*-?[ \t]*(?:plain_text_passwd|hashed_passwd|passwd)[ \t]*:[ \t]*["']?([^\s"'#]+)/im, literal: (v) => !NOT_A_SECRET_VALUE.test(v) },
+  {
+    kind: "a cloud-init password",
+    re: /^[ \t]*-?[ \t]*(?:plain_text_passwd|hashed_passwd|passwd)[ \t]*:[ \t]*["']?([^\s"'#]+)/im,
+    literal: (v) => !NOT_A_SECRET_VALUE.test(v),
+  },
   { kind: "a chpasswd list", re: /^\s*chpasswd\s*:\s*$(?:\n\s+.*)*?\n\s+(?:list|users)\s*:/im },
-  { kind: "a password", re: /\b[\w.-]*passw(?:or)?d[\w.-]*[ \t]*[:=][ \t]*["']?([^\s"'#,;]{3,})/i, literal: (v) => !NOT_A_SECRET_VALUE.test(v) },
+  {
+    kind: "a password",
+    re: /\b[\w.-]*passw(?:or)?d[\w.-]*[ \t]*[:=][ \t]*["']?([^\s"'#,;]{3,})/i,
+    literal: (v) => !NOT_A_SECRET_VALUE.test(v),
+  },
   { kind: "a password flag", re: /--password(?:=|\s+)["']?([^\s"']+)/i, literal: (v) => !NOT_A_SECRET_VALUE.test(v) },
 ];
 
@@ -436,7 +460,9 @@ export function checkCustomDataSecrets(facts: ScaleSetFacts): string[] {
   // write_files content encoded as b64 or gz+b64 is as readable on the VM as plain text.
   const found = [
     ...findSecrets(cd.text),
-    ...[...facts.files].flatMap(([file, content]) => findSecrets(content).map((f) => `${f.replace(/\)$/, "")} of ${file})`)),
+    ...[...facts.files].flatMap(([file, content]) =>
+      findSecrets(content).map((f) => `${f.replace(/\)$/, "")} of ${file})`),
+    ),
   ];
   if (found.length === 0) return [];
   return [
@@ -563,7 +589,9 @@ export function scaleSetsMissingReader(resources: PolicyResource[], readerGuids:
       const facts = scaleSetFacts(r.props);
       // Without a system-assigned identity there is no principal to grant anything to; that is
       // waiter-scale-set-identity-and-orchestration's finding, reported once.
-      const hasPrincipal = facts.identityType === UNKNOWN || (typeof facts.identityType === "string" && /systemassigned/i.test(facts.identityType));
+      const hasPrincipal =
+        facts.identityType === UNKNOWN ||
+        (typeof facts.identityType === "string" && /systemassigned/i.test(facts.identityType));
       return isScaleSetType(r.type) && facts.shipsWaiter && hasPrincipal;
     })
     .filter((scaleSet) => {
@@ -572,7 +600,8 @@ export function scaleSetsMissingReader(resources: PolicyResource[], readerGuids:
         if (l.scaleSet !== scaleSet) return false;
         const a = rawProps(l.assignment.props);
         const roleId = at(a, "roleDefinitionId");
-        const roleOk = roleId === UNKNOWN || (typeof roleId === "string" && allowed.includes(roleDefinitionGuid(roleId)));
+        const roleOk =
+          roleId === UNKNOWN || (typeof roleId === "string" && allowed.includes(roleDefinitionGuid(roleId)));
         const scope = knownString(at(a, "scope"));
         const scopeOk = scope === undefined || scaleSetId === undefined || scopeCovers(scope, scaleSetId);
         return roleOk && scopeOk;
@@ -643,7 +672,8 @@ export const waiterIdentityAndOrchestration = scaleSetPolicy(
 export const overprovisioningGated = scaleSetPolicy(
   {
     name: "overprovisioning-gated-by-waiter",
-    description: "With overprovisioning on, the worker starts only through the waiter, and a Custom Script Extension that bypasses it never runs on the extra VMs.",
+    description:
+      "With overprovisioning on, the worker starts only through the waiter, and a Custom Script Extension that bypasses it never runs on the extra VMs.",
     enforcementLevel: "mandatory",
     remediationSteps:
       "Ship the waiter in custom data (WorkerScaleSet does), run any CSE command through the launcher or set doNotRunExtensionsOnOverprovisionedVMs: true, or set overprovision: false.",
@@ -656,7 +686,8 @@ export const sshKeyOnly = scaleSetPolicy(
     name: "linux-ssh-key-only",
     description: "Linux scale sets accept SSH-key login only: password authentication disabled, no admin password.",
     enforcementLevel: "mandatory",
-    remediationSteps: "Set linuxConfiguration.disablePasswordAuthentication: true, drop adminPassword, and add an SSH public key.",
+    remediationSteps:
+      "Set linuxConfiguration.disablePasswordAuthentication: true, drop adminPassword, and add an SSH public key.",
   },
   (props) => checkSshKeyOnly(props),
 );
@@ -708,7 +739,8 @@ export const customDataNoSecrets = scaleSetPolicy(
 export const readerOnly = linkedAssignmentPolicy(
   {
     name: "role-assignment-reader-only",
-    description: "Role assignments to a scale set's principal grant only Reader, or a role on the configured allow-list.",
+    description:
+      "Role assignments to a scale set's principal grant only Reader, or a role on the configured allow-list.",
     enforcementLevel: "mandatory",
     remediationSteps: `Use the Reader role definition (${READER_ROLE_DEFINITION_GUID}).`,
     configSchema: {
@@ -731,7 +763,8 @@ export const readerOnly = linkedAssignmentPolicy(
 export const scopeResourceGroupOrNarrower = linkedAssignmentPolicy(
   {
     name: "role-assignment-scope-resource-group-or-narrower",
-    description: "Role assignments to a scale set's principal are scoped to a resource group or narrower, never a subscription or management group.",
+    description:
+      "Role assignments to a scale set's principal are scoped to a resource group or narrower, never a subscription or management group.",
     enforcementLevel: "mandatory",
     remediationSteps: "Set scope to the resource group id (or the scale set id).",
   },
@@ -748,11 +781,16 @@ export const servicePrincipalType = linkedAssignmentPolicy(
   (props) => checkAssignmentPrincipalType(props),
 );
 
-const READER_CAPABLE_ROLE_GUIDS = [READER_ROLE_DEFINITION_GUID, CONTRIBUTOR_ROLE_DEFINITION_GUID, OWNER_ROLE_DEFINITION_GUID];
+const READER_CAPABLE_ROLE_GUIDS = [
+  READER_ROLE_DEFINITION_GUID,
+  CONTRIBUTOR_ROLE_DEFINITION_GUID,
+  OWNER_ROLE_DEFINITION_GUID,
+];
 
 export const waiterHasReader: StackValidationPolicy = {
   name: "waiter-scale-set-has-reader",
-  description: "Every scale set that ships the waiter has a Reader role assignment for its principal, covering the scale set.",
+  description:
+    "Every scale set that ships the waiter has a Reader role assignment for its principal, covering the scale set.",
   enforcementLevel: "mandatory",
   remediationSteps:
     'Add a RoleAssignment with the Reader role at the resource group, principalId from the scale set identity and principalType "ServicePrincipal" (WorkerScaleSet does).',
@@ -769,7 +807,10 @@ export const waiterHasReader: StackValidationPolicy = {
   },
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
     const { readerRoleDefinitionIds } = args.getConfig<{ readerRoleDefinitionIds?: string[] }>();
-    for (const scaleSet of scaleSetsMissingReader(args.resources, readerRoleDefinitionIds ?? READER_CAPABLE_ROLE_GUIDS)) {
+    for (const scaleSet of scaleSetsMissingReader(
+      args.resources,
+      readerRoleDefinitionIds ?? READER_CAPABLE_ROLE_GUIDS,
+    )) {
       report(
         "ships the waiter but no Reader role assignment covering it targets its principal: the waiter cannot read the VM's provisioning state, so the worker never starts. Add a Reader RoleAssignment at the resource group",
         scaleSet.urn,
@@ -787,6 +828,11 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
   customDataNoSecrets,
 ];
 
-export const stackPolicies: StackValidationPolicy[] = [readerOnly, scopeResourceGroupOrNarrower, servicePrincipalType, waiterHasReader];
+export const stackPolicies: StackValidationPolicy[] = [
+  readerOnly,
+  scopeResourceGroupOrNarrower,
+  servicePrincipalType,
+  waiterHasReader,
+];
 
 export const policies: (ResourceValidationPolicy | StackValidationPolicy)[] = [...resourcePolicies, ...stackPolicies];

@@ -14,9 +14,9 @@
  */
 import * as fs from "fs";
 import * as zlib from "zlib";
-import { BUNDLE, ensureBundle, runWaiterProcess } from "../test/fake-azure/agentProcess";
-import type { WaiterRun } from "../test/fake-azure/agentProcess";
-import { FakeAzure } from "../test/fake-azure/index";
+import { BUNDLE, ensureBundle, runWaiterProcess } from "../testkit/fake-azure/agentProcess";
+import type { WaiterRun } from "../testkit/fake-azure/agentProcess";
+import { FakeAzure } from "../testkit/fake-azure/index";
 
 /** Seconds after the waiter's first ARM read at which the VM (or, with --overprovisioned, the scale set) turns Succeeded. */
 const EARLY_FLIPS = [2, 3.5, 5, 6.5, 8, 10, 12, 15, 18, 21];
@@ -57,7 +57,11 @@ async function one(label: string, flipSeconds: number, overprovisioned: boolean)
   // The timeline starts at the first ARM read, so that a slow process start on a busy machine
   // is not counted as polling latency.
   await firstRead(fake);
-  if (overprovisioned) fake.timeline([{ at: 1000, vm: "Succeeded" }, { at: flipSeconds * 1000, scaleSet: "Succeeded" }]);
+  if (overprovisioned)
+    fake.timeline([
+      { at: 1000, vm: "Succeeded" },
+      { at: flipSeconds * 1000, scaleSet: "Succeeded" },
+    ]);
   else fake.schedule(flipSeconds * 1000, { vm: "Succeeded" });
   const run = await running;
   await fake.close();

@@ -38,8 +38,18 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
-  { key: "plain", title: "scale set without overprovisioning (agent without --overprovisioned)", overprovision: false, gate: false },
-  { key: "overprovisioned", title: "overprovisioned scale set (agent with --overprovisioned; extras deleted once N succeed)", overprovision: true, gate: true },
+  {
+    key: "plain",
+    title: "scale set without overprovisioning (agent without --overprovisioned)",
+    overprovision: false,
+    gate: false,
+  },
+  {
+    key: "overprovisioned",
+    title: "overprovisioned scale set (agent with --overprovisioned; extras deleted once N succeed)",
+    overprovision: true,
+    gate: true,
+  },
 ];
 
 interface Args {
@@ -70,7 +80,9 @@ function parseArgs(argv: string[]): Args {
       createPerS = Number(v);
       i++;
     } else {
-      console.error(`bench-fleet: unknown or bad argument "${a}"; usage: bench-fleet [--seed INTEGER] [--ns 10,100,...] [--create-rate INSTANCES_PER_S] [--vmss-bucket]`);
+      console.error(
+        `bench-fleet: unknown or bad argument "${a}"; usage: bench-fleet [--seed INTEGER] [--ns 10,100,...] [--create-rate INSTANCES_PER_S] [--vmss-bucket]`,
+      );
       process.exit(2);
     }
   }
@@ -133,7 +145,13 @@ async function runScenarios(a: Args, print: boolean): Promise<Results> {
     }
     results[sc.key] = [];
     for (const n of a.ns) {
-      const base: Omit<FleetOptions, "gate"> = { requested: n, overprovision: sc.overprovision, seed: a.seed + n, createPerS: a.createPerS, scaleSetBucket: a.scaleSetBucket };
+      const base: Omit<FleetOptions, "gate"> = {
+        requested: n,
+        overprovision: sc.overprovision,
+        seed: a.seed + n,
+        createPerS: a.createPerS,
+        scaleSetBucket: a.scaleSetBucket,
+      };
       const agent = await runFleet(runWaiter, { ...base, gate: sc.gate });
       const tutorial = await runFleet(runTutorial, { ...base, gate: false });
       if (print) {
@@ -155,9 +173,23 @@ async function whatIfScaleSetBucket(a: Args): Promise<void> {
   );
   console.log("    N  p50 (s)  p99 (s) bound50  ratio    429s vmss GETs");
   for (const n of a.ns) {
-    const r = await runFleet(runWaiter, { requested: n, overprovision: true, seed: a.seed + n, gate: true, scaleSetBucket: true });
+    const r = await runFleet(runWaiter, {
+      requested: n,
+      overprovision: true,
+      seed: a.seed + n,
+      gate: true,
+      scaleSetBucket: true,
+    });
     console.log(
-      [String(n).padStart(5), s(r.p50).padStart(8), s(r.p99).padStart(8), s(r.bound.p50).padStart(7), ratio(r).padStart(6), String(r.throttled).padStart(7), String(r.scaleSetReads).padStart(9)].join(" "),
+      [
+        String(n).padStart(5),
+        s(r.p50).padStart(8),
+        s(r.p99).padStart(8),
+        s(r.bound.p50).padStart(7),
+        ratio(r).padStart(6),
+        String(r.throttled).padStart(7),
+        String(r.scaleSetReads).padStart(9),
+      ].join(" "),
     );
   }
   console.log(
@@ -171,7 +203,8 @@ async function whatIfScaleSetBucket(a: Args): Promise<void> {
 async function sensitivity(a: Args): Promise<void> {
   for (const rate of SENSITIVITY_RATES) {
     const res = await runScenarios({ ...a, createPerS: rate }, false);
-    const part = (key: string) => res[key].map((r) => `${r.agent.requested}: ${ratio(r.agent)}× (${r.agent.throttled})`).join(", ");
+    const part = (key: string) =>
+      res[key].map((r) => `${r.agent.requested}: ${ratio(r.agent)}× (${r.agent.throttled})`).join(", ");
     const k = res.plain.find((r) => r.agent.requested === 1000) ?? res.plain[res.plain.length - 1];
     console.log(
       `sensitivity, ${rate} instances/s created instead of ${CREATE_STAGGER_VMS_PER_S}: agent p50/bound (429s) plain ${part("plain")}; overprovisioned ${part("overprovisioned")}; ` +
@@ -203,20 +236,59 @@ async function main(): Promise<void> {
   const plain = results.plain;
   const over = results.overprovisioned;
   const series = [
-    { label: "agent p50", color: "#1f6feb", points: plain.map((r) => [r.agent.requested, r.agent.p50 / 1000] as [number, number]) },
-    { label: "agent p99", color: "#1f6feb", dashed: true, points: plain.map((r) => [r.agent.requested, r.agent.p99 / 1000] as [number, number]) },
-    { label: "tutorial p50", color: "#d1242f", points: plain.map((r) => [r.seed.requested, r.seed.p50 / 1000] as [number, number]) },
-    { label: "tutorial p99", color: "#d1242f", dashed: true, points: plain.map((r) => [r.seed.requested, r.seed.p99 / 1000] as [number, number]) },
-    { label: "bound p50", color: "#2da44e", points: plain.map((r) => [r.agent.requested, r.agent.bound.p50 / 1000] as [number, number]) },
-    { label: "N/(2×25) s (issue)", color: "#2da44e", dashed: true, points: plain.map((r) => [r.agent.requested, issueBoundMs(r.agent.requested) / 1000] as [number, number]) },
-    { label: "agent p50, overprov.", color: "#8250df", points: over.map((r) => [r.agent.requested, r.agent.p50 / 1000] as [number, number]) },
-    { label: "bound p50, overprov.", color: "#8250df", dashed: true, points: over.map((r) => [r.agent.requested, r.agent.bound.p50 / 1000] as [number, number]) },
+    {
+      label: "agent p50",
+      color: "#1f6feb",
+      points: plain.map((r) => [r.agent.requested, r.agent.p50 / 1000] as [number, number]),
+    },
+    {
+      label: "agent p99",
+      color: "#1f6feb",
+      dashed: true,
+      points: plain.map((r) => [r.agent.requested, r.agent.p99 / 1000] as [number, number]),
+    },
+    {
+      label: "tutorial p50",
+      color: "#d1242f",
+      points: plain.map((r) => [r.seed.requested, r.seed.p50 / 1000] as [number, number]),
+    },
+    {
+      label: "tutorial p99",
+      color: "#d1242f",
+      dashed: true,
+      points: plain.map((r) => [r.seed.requested, r.seed.p99 / 1000] as [number, number]),
+    },
+    {
+      label: "bound p50",
+      color: "#2da44e",
+      points: plain.map((r) => [r.agent.requested, r.agent.bound.p50 / 1000] as [number, number]),
+    },
+    {
+      label: "N/(2×25) s (issue)",
+      color: "#2da44e",
+      dashed: true,
+      points: plain.map((r) => [r.agent.requested, issueBoundMs(r.agent.requested) / 1000] as [number, number]),
+    },
+    {
+      label: "agent p50, overprov.",
+      color: "#8250df",
+      points: over.map((r) => [r.agent.requested, r.agent.p50 / 1000] as [number, number]),
+    },
+    {
+      label: "bound p50, overprov.",
+      color: "#8250df",
+      dashed: true,
+      points: over.map((r) => [r.agent.requested, r.agent.bound.p50 / 1000] as [number, number]),
+    },
   ];
   // The README shows the default run; a partial or what-if run must not overwrite it.
   const isDefault = seed === DEFAULT_SEED && ns.join() === DEFAULT_NS.join() && headline;
   if (isDefault) {
     fs.mkdirSync(path.dirname(CHART), { recursive: true });
-    fs.writeFileSync(CHART, renderChart(`Succeeded → worker start (seed ${seed}, ${CREATE_STAGGER_VMS_PER_S} VMs/s created)`, ns, series));
+    fs.writeFileSync(
+      CHART,
+      renderChart(`Succeeded → worker start (seed ${seed}, ${CREATE_STAGGER_VMS_PER_S} VMs/s created)`, ns, series),
+    );
     console.log(`chart: ${path.relative(process.cwd(), CHART)}`);
   } else {
     console.log(`chart: not written (not the default run)`);
@@ -224,10 +296,20 @@ async function main(): Promise<void> {
 
   const misses = SCENARIOS.flatMap((sc) =>
     results[sc.key]
-      .filter((r) => !(r.agent.p50 <= GOAL_RATIO * r.agent.bound.p50) || r.agent.throttled > 0 || r.agent.workersOnDeleted > 0 || r.agent.earlyRetries > 0)
+      .filter(
+        (r) =>
+          !(r.agent.p50 <= GOAL_RATIO * r.agent.bound.p50) ||
+          r.agent.throttled > 0 ||
+          r.agent.workersOnDeleted > 0 ||
+          r.agent.earlyRetries > 0,
+      )
       .map((r) => `${sc.key} N=${r.agent.requested} (${ratio(r.agent)}×, ${r.agent.throttled} 429s)`),
   );
-  console.log(misses.length ? `goal (p50 ≤ ${GOAL_RATIO}× bound, 0 429s, 0 on deleted) missed: ${misses.join(", ")}` : `goal met at every N in both scenarios`);
+  console.log(
+    misses.length
+      ? `goal (p50 ≤ ${GOAL_RATIO}× bound, 0 429s, 0 on deleted) missed: ${misses.join(", ")}`
+      : `goal met at every N in both scenarios`,
+  );
   console.log(`real time: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   const at = plain.find((r) => r.agent.requested === 1000) ?? plain[plain.length - 1];

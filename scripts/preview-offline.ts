@@ -13,9 +13,24 @@ import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import * as YAML from "yaml";
 import { MAX_CUSTOM_DATA_BYTES, READER_ROLE_DEFINITION_GUID, WAITER_PATH } from "../components/defaults";
-import { installMocks, ResourceRecorder } from "../test/helpers";
-import { PolicyConfigInput, ResourceSnapshot, Violation, evaluatePolicies, formatViolation, hasMandatory, toPolicyResources } from "../policy/evaluate";
-import { decodeCustomData, isRoleAssignmentType, isScaleSetType, linkRoleAssignments, policies, roleDefinitionGuid } from "../policy/policies";
+import { installMocks, ResourceRecorder } from "../testkit/pulumiMocks";
+import {
+  PolicyConfigInput,
+  ResourceSnapshot,
+  Violation,
+  evaluatePolicies,
+  formatViolation,
+  hasMandatory,
+  toPolicyResources,
+} from "../policy/evaluate";
+import {
+  decodeCustomData,
+  isRoleAssignmentType,
+  isScaleSetType,
+  linkRoleAssignments,
+  policies,
+  roleDefinitionGuid,
+} from "../policy/policies";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -60,7 +75,10 @@ export function parseArgs(argv: string[]): Options {
   const opts: Options = { stack: DEFAULT_STACK, program: DEFAULT_PROGRAM, config: {}, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith("--") && arg.includes("=")
+        ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+        : [arg, undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
       if (v === undefined || v === "") throw new UsageError(`${flag} needs a value\n${USAGE}`);
@@ -78,7 +96,10 @@ export function parseArgs(argv: string[]): Options {
       case "-c": {
         const kv = value();
         const eq = kv.indexOf("=");
-        if (eq <= 0) throw new UsageError(`--config takes KEY=VALUE (got "${kv}"), e.g. --config sshPublicKey="ssh-ed25519 AAAA… me@host"`);
+        if (eq <= 0)
+          throw new UsageError(
+            `--config takes KEY=VALUE (got "${kv}"), e.g. --config sshPublicKey="ssh-ed25519 AAAA… me@host"`,
+          );
         opts.config[kv.slice(0, eq)] = kv.slice(eq + 1);
         break;
       }
@@ -133,7 +154,12 @@ function qualify(project: string, key: string): string {
 }
 
 function isSchema(v: unknown): v is ConfigType {
-  return !!v && typeof v === "object" && !Array.isArray(v) && ("type" in v || "default" in v || "value" in v || "description" in v || "secret" in v);
+  return (
+    !!v &&
+    typeof v === "object" &&
+    !Array.isArray(v) &&
+    ("type" in v || "default" in v || "value" in v || "description" in v || "secret" in v)
+  );
 }
 
 /** The CLI's ValidateConfigValue: strings of digits pass as integers, "true"/"false" as booleans. */
@@ -144,7 +170,10 @@ export function matchesType(t: ConfigType, value: unknown): boolean {
     case "string":
       return typeof value === "string";
     case "integer":
-      return (typeof value === "number" && Number.isInteger(value)) || (typeof value === "string" && /^[+-]?\d+$/.test(value.trim()));
+      return (
+        (typeof value === "number" && Number.isInteger(value)) ||
+        (typeof value === "string" && /^[+-]?\d+$/.test(value.trim()))
+      );
     case "boolean":
       return typeof value === "boolean" || value === "true" || value === "false";
     case "array":
@@ -155,12 +184,16 @@ export function matchesType(t: ConfigType, value: unknown): boolean {
 }
 
 function typeName(t: ConfigType): string {
-  return t.type === "array" ? `array<${t.items ? typeName(t.items) : "any"}>` : t.type ?? "any";
+  return t.type === "array" ? `array<${t.items ? typeName(t.items) : "any"}>` : (t.type ?? "any");
 }
 
 /** Stack YAML scalars reach the program as strings; lists and maps as JSON. */
 function asConfigString(value: unknown): string {
-  return typeof value === "string" ? value : typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+  return typeof value === "string"
+    ? value
+    : typeof value === "object" && value !== null
+      ? JSON.stringify(value)
+      : String(value);
 }
 
 /** A `--config` value: YAML-typed like the CLI's `--path` values, so `capacity=3` is an integer. */
@@ -174,9 +207,14 @@ export function loadConfig(projectDir: string, stack: string, overrides: Record<
   const projectFile = path.join(projectDir, "Pulumi.yaml");
   const proj = readYaml(projectFile, "Pulumi.yaml", "run from the project root (the folder with Pulumi.yaml)");
   const project: string = proj.name;
-  if (typeof project !== "string" || project === "") throw new UsageError(`${projectFile} has no name: add "name: <project>"`);
+  if (typeof project !== "string" || project === "")
+    throw new UsageError(`${projectFile} has no name: add "name: <project>"`);
   const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
-  const stackDoc = readYaml(stackFile, `Stack file Pulumi.${stack}.yaml`, `create it, or pick another stack with --stack NAME (have: ${listStacks(projectDir).join(", ") || "none"})`);
+  const stackDoc = readYaml(
+    stackFile,
+    `Stack file Pulumi.${stack}.yaml`,
+    `create it, or pick another stack with --stack NAME (have: ${listStacks(projectDir).join(", ") || "none"})`,
+  );
   const stackConfig: Record<string, unknown> = {};
   const origin: Record<string, string> = {};
   for (const [k, v] of Object.entries(stackDoc.config ?? {})) {
@@ -198,7 +236,9 @@ export function loadConfig(projectDir: string, stack: string, overrides: Record<
     if (raw && typeof raw === "object" && !Array.isArray(raw) && "secure" in raw) {
       values[key] = SECRET_PLACEHOLDER;
       secretKeys.push(key);
-      warnings.push(`${key} is encrypted (secure:), which only the Pulumi CLI can decrypt: the program sees "${SECRET_PLACEHOLDER}"`);
+      warnings.push(
+        `${key} is encrypted (secure:), which only the Pulumi CLI can decrypt: the program sees "${SECRET_PLACEHOLDER}"`,
+      );
     } else if (raw !== null && raw !== undefined) {
       values[key] = asConfigString(raw);
     }
@@ -292,7 +332,6 @@ function waitForRPCs(): Promise<void> {
   return (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
 }
 
-
 /** Mock inputs with secrets unwrapped (as the policy engine sees them) and resource objects dropped. */
 function plainInputs(value: unknown): any {
   if (Array.isArray(value)) return value.map(plainInputs);
@@ -320,7 +359,9 @@ function describeError(e: unknown): string {
   if (pulumi.InputPropertiesError.isInstance(e as any)) {
     const err = e as pulumi.InputPropertiesError;
     const listed = err.message.includes(err.errors?.[0]?.reason ?? "\u0000");
-    return listed ? err.message : [err.message, ...(err.errors ?? []).map((d) => `  - ${d.propertyPath}: ${d.reason}`)].join("\n");
+    return listed
+      ? err.message
+      : [err.message, ...(err.errors ?? []).map((d) => `  - ${d.propertyPath}: ${d.reason}`)].join("\n");
   }
   if (e instanceof Error) return e.message;
   return String(e);
@@ -369,7 +410,11 @@ export async function runProgram(programFile: string, cfg: ProjectConfig, stack:
         const main = typeof mod === "function" ? mod : typeof mod?.default === "function" ? mod.default : undefined;
         return main ? await main() : mod;
       })) as Record<string, unknown>) ?? {};
-    await withTimeout(waitForRPCs(), PROGRAM_TIMEOUT_MS, `the program was still registering resources after ${PROGRAM_TIMEOUT_MS / 1000} s: an Output never resolves`);
+    await withTimeout(
+      waitForRPCs(),
+      PROGRAM_TIMEOUT_MS,
+      `the program was still registering resources after ${PROGRAM_TIMEOUT_MS / 1000} s: an Output never resolves`,
+    );
     // Let rejected Outputs surface before deciding the run was clean.
     await new Promise((resolve) => setImmediate(resolve));
   } catch (e) {
@@ -386,7 +431,10 @@ export async function runProgram(programFile: string, cfg: ProjectConfig, stack:
   }
   const resources: RecordedSnapshot[] = graph.map((g, i) => {
     const rec = recorder.resources[i];
-    if (rec.type !== g.type || rec.name !== g.name) throw new Error(`internal: registration ${i} is ${g.type} ${g.name} but the recorder has ${rec.type} ${rec.name}`);
+    if (rec.type !== g.type || rec.name !== g.name)
+      throw new Error(
+        `internal: registration ${i} is ${g.type} ${g.name} but the recorder has ${rec.type} ${rec.name}`,
+      );
     return {
       type: g.type,
       name: g.name,
@@ -422,7 +470,10 @@ export function renderTree(resources: ResourceSnapshot[]): string[] {
   for (const root of children.get(undefined) ?? []) walk(root, "", "");
   const width = Math.max("Type".length, ...rows.map(([t]) => t.length)) + 2;
   const nameWidth = Math.max("Name".length, ...rows.map(([, n]) => n.length)) + 2;
-  return [`     ${"Type".padEnd(width)}${"Name".padEnd(nameWidth)}Plan`, ...rows.map(([t, n]) => ` +   ${t.padEnd(width)}${n.padEnd(nameWidth)}create`)];
+  return [
+    `     ${"Type".padEnd(width)}${"Name".padEnd(nameWidth)}Plan`,
+    ...rows.map(([t, n]) => ` +   ${t.padEnd(width)}${n.padEnd(nameWidth)}create`),
+  ];
 }
 
 const fmt = (n: number) => n.toLocaleString("en-US");
@@ -454,7 +505,9 @@ export function renderSummary(run: ProgramRun, configuredDelivery?: string): str
     lines.push(`    role:          ${roleName(roleDefinitionGuid(roleId))}  ${roleId}`);
     lines.push(`    scope:         ${a.inputs.scope ?? "(unset)"}`);
     lines.push(`    principalType: ${a.inputs.principalType ?? "(unset)"}`);
-    lines.push(`    principal:     ${target.length > 0 ? `identity of ${target.join(", ")}` : a.inputs.principalId ?? "(unset)"}`);
+    lines.push(
+      `    principal:     ${target.length > 0 ? `identity of ${target.join(", ")}` : (a.inputs.principalId ?? "(unset)")}`,
+    );
   }
   const scaleSets = run.resources.filter((r) => isScaleSetType(r.type));
   lines.push("Scale sets:");
@@ -464,12 +517,16 @@ export function renderSummary(run: ProgramRun, configuredDelivery?: string): str
     const b64: string | undefined = i.virtualMachineProfile?.osProfile?.customData;
     const cd = b64 ? decodeCustomData(b64) : undefined;
     lines.push(`  ${s.name}`);
-    lines.push(`    sku:           ${i.sku?.capacity ?? "?"} x ${i.sku?.name ?? "?"}, orchestrationMode ${i.orchestrationMode ?? "(unset)"}, identity ${i.identity?.type ?? "(none)"}`);
+    lines.push(
+      `    sku:           ${i.sku?.capacity ?? "?"} x ${i.sku?.name ?? "?"}, orchestrationMode ${i.orchestrationMode ?? "(unset)"}, identity ${i.identity?.type ?? "(none)"}`,
+    );
     lines.push(
       `    overprovision: ${i.overprovision ?? "(unset: platform default true)"}, doNotRunExtensionsOnOverprovisionedVMs ${i.doNotRunExtensionsOnOverprovisionedVMs ?? "(unset: false)"}`,
     );
     const detected = detectDelivery(i, cd?.text);
-    lines.push(`    delivery:      ${detected}${configuredDelivery ? ` [config delivery: ${configuredDelivery}]` : ""}`);
+    lines.push(
+      `    delivery:      ${detected}${configuredDelivery ? ` [config delivery: ${configuredDelivery}]` : ""}`,
+    );
     if (cd) {
       const pct = ((cd.bytes / MAX_CUSTOM_DATA_BYTES) * 100).toFixed(1);
       lines.push(
@@ -489,7 +546,10 @@ export function renderSummary(run: ProgramRun, configuredDelivery?: string): str
 
 function loadPolicyConfig(file: string | undefined): PolicyConfigInput | undefined {
   if (!file) return undefined;
-  if (!fs.existsSync(file)) throw new UsageError(`--policy-config ${file} not found: pass a JSON file like {"custom-data-soft-budget": {"maxBytes": 40000}}`);
+  if (!fs.existsSync(file))
+    throw new UsageError(
+      `--policy-config ${file} not found: pass a JSON file like {"custom-data-soft-budget": {"maxBytes": 40000}}`,
+    );
   try {
     return JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (e) {
@@ -503,7 +563,12 @@ export interface PreviewResult {
   run?: ProgramRun;
 }
 
-export async function previewOffline(argv: string[], out: (line: string) => void, err: (line: string) => void, cwd = process.cwd()): Promise<PreviewResult> {
+export async function previewOffline(
+  argv: string[],
+  out: (line: string) => void,
+  err: (line: string) => void,
+  cwd = process.cwd(),
+): Promise<PreviewResult> {
   let opts: Options;
   let cfg: ProjectConfig;
   let programFile: string;
@@ -515,7 +580,10 @@ export async function previewOffline(argv: string[], out: (line: string) => void
       return { exitCode: EXIT_OK, violations: [] };
     }
     programFile = path.resolve(cwd, opts.program);
-    if (!fs.existsSync(programFile)) throw new UsageError(`--program ${opts.program} not found (looked at ${programFile}): pass a .ts or .js Pulumi program`);
+    if (!fs.existsSync(programFile))
+      throw new UsageError(
+        `--program ${opts.program} not found (looked at ${programFile}): pass a .ts or .js Pulumi program`,
+      );
     cfg = loadConfig(cwd, opts.stack, opts.config);
     policyConfig = loadPolicyConfig(opts.policyConfig && path.resolve(cwd, opts.policyConfig));
   } catch (e) {
@@ -527,7 +595,9 @@ export async function previewOffline(argv: string[], out: (line: string) => void
   }
   for (const w of cfg.warnings) err(`warning: ${w}`);
 
-  out(`Previewing (offline, mocks) stack ${opts.stack} of project ${cfg.project}: ${path.relative(cwd, programFile) || programFile}`);
+  out(
+    `Previewing (offline, mocks) stack ${opts.stack} of project ${cfg.project}: ${path.relative(cwd, programFile) || programFile}`,
+  );
   out("");
   let run: ProgramRun;
   try {
@@ -557,7 +627,11 @@ export async function previewOffline(argv: string[], out: (line: string) => void
   for (const v of violations) out(`  ${formatViolation(v)}`);
   const failed = hasMandatory(violations);
   out("");
-  out(failed ? "error: mandatory policy violations: pulumi up would be blocked" : "Passed: pulumi up would not be blocked by the policy pack");
+  out(
+    failed
+      ? "error: mandatory policy violations: pulumi up would be blocked"
+      : "Passed: pulumi up would not be blocked by the policy pack",
+  );
   return { exitCode: failed ? EXIT_FAILED : EXIT_OK, violations, run };
 }
 

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import { BUNDLE, ensureBundle, REPO_ROOT, runWaiterProcess } from "./fake-azure/agentProcess";
+import { BUNDLE, ensureBundle, REPO_ROOT, runWaiterProcess } from "../testkit/fake-azure/agentProcess";
 
 // acorn comes with ts-node (a devDependency); it parses exactly one ECMAScript edition.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -47,7 +47,14 @@ describe("agent bundle (agent/dist/waiter.js)", function () {
   it("is built by the package script with esbuild --bundle --platform=node --target=node12", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
     const script: string = pkg.scripts["build:agent"];
-    for (const flag of ["esbuild", "agent/src/main.ts", "--bundle", "--platform=node", "--target=node12", "--outfile=agent/dist/waiter.js"]) {
+    for (const flag of [
+      "esbuild",
+      "agent/src/main.ts",
+      "--bundle",
+      "--platform=node",
+      "--target=node12",
+      "--outfile=agent/dist/waiter.js",
+    ]) {
       assert.ok(script.indexOf(flag) >= 0, `build:agent lacks ${flag}: ${script}`);
     }
     const result = esbuild.buildSync({

@@ -12,9 +12,9 @@ import { runWaiter } from "../agent/src/core/index";
 import { parseVmId } from "../agent/src/core/resourceId";
 import { retryAfterMs } from "../agent/src/core/retryAfter";
 import type { Outcome, WaiterOptions } from "../agent/src/core/types";
-import { DEFAULT_RESOURCE_ID, FakeAzure, faults, FLEXIBLE_RESOURCE_ID } from "./fake-azure/index";
-import type { FakeAzureOptions, FakeCall } from "./fake-azure/index";
-import { VirtualClock, virtualEnv, VIRTUAL_URL } from "./fake-azure/virtualEnv";
+import { DEFAULT_RESOURCE_ID, FakeAzure, faults, FLEXIBLE_RESOURCE_ID } from "../testkit/fake-azure/index";
+import type { FakeAzureOptions, FakeCall } from "../testkit/fake-azure/index";
+import { VirtualClock, virtualEnv, VIRTUAL_URL } from "../testkit/fake-azure/virtualEnv";
 
 interface Sim {
   outcome: Outcome;
@@ -98,13 +98,18 @@ describe("agent core (virtual time)", () => {
       }
     });
 
-    it("accepts Succeeded in any case (the scale-set spec example says \"succeeded\")", async () => {
+    it('accepts Succeeded in any case (the scale-set spec example says "succeeded")', async () => {
       const sim = await simulate((f) => f.schedule(3000, { vm: "succeeded" }));
       assert.deepEqual(sim.outcome, { kind: "succeeded" });
     });
 
     it("logs one line per state change, not one per poll", async () => {
-      const sim = await simulate((f) => f.timeline([{ at: 20000, vm: "Updating" }, { at: 40000, vm: "Succeeded" }]));
+      const sim = await simulate((f) =>
+        f.timeline([
+          { at: 20000, vm: "Updating" },
+          { at: 40000, vm: "Succeeded" },
+        ]),
+      );
       assert.ok(sim.fake.callsTo("vm").length > 10);
       assert.equal(sim.logs.filter((l) => /provisioningState Creating/.test(l)).length, 1);
       assert.equal(sim.logs.filter((l) => /provisioningState Updating/.test(l)).length, 1);
@@ -131,7 +136,9 @@ describe("agent core (virtual time)", () => {
     });
 
     it("keeps the cloud's token resource when --arm-url overrides the endpoint", async () => {
-      const sim = await simulate((f) => f.setVmState("Succeeded"), { fake: { azEnvironment: "AzureUSGovernmentCloud" } });
+      const sim = await simulate((f) => f.setVmState("Succeeded"), {
+        fake: { azEnvironment: "AzureUSGovernmentCloud" },
+      });
       assert.equal(sim.fake.callsTo("token")[0].query["resource"], "https://management.usgovcloudapi.net/");
     });
 
@@ -150,7 +157,10 @@ describe("agent core (virtual time)", () => {
   describe("IMDS and identity faults", () => {
     it("retries while IMDS refuses connections, then answers 404, 429 and 500", async () => {
       const sim = await simulate((f) => {
-        f.fail("imds", faults.refuse(), 3).fail("imds", faults.imdsNotFound()).fail("imds", faults.imdsThrottled()).fail("imds", faults.serverError());
+        f.fail("imds", faults.refuse(), 3)
+          .fail("imds", faults.imdsNotFound())
+          .fail("imds", faults.imdsThrottled())
+          .fail("imds", faults.serverError());
         f.setVmState("Succeeded");
       });
       assert.equal(sim.outcome.kind, "succeeded");
@@ -259,12 +269,18 @@ describe("agent core (virtual time)", () => {
 
     it("retries 500s, resets and hung requests, each bounded by its own timeout", async () => {
       const sim = await simulate((f) => {
-        f.fail("vm", faults.serverError()).fail("vm", faults.reset()).fail("vm", faults.hang()).fail("vm", faults.serviceUnavailable());
+        f.fail("vm", faults.serverError())
+          .fail("vm", faults.reset())
+          .fail("vm", faults.hang())
+          .fail("vm", faults.serviceUnavailable());
         f.schedule(5000, { vm: "Succeeded" });
       });
       assert.equal(sim.outcome.kind, "succeeded");
       const vm = sim.fake.callsTo("vm");
-      assert.deepEqual(vm.slice(0, 4).map((c) => c.fault || c.status), [500, "reset", "hang", 503]);
+      assert.deepEqual(
+        vm.slice(0, 4).map((c) => c.fault || c.status),
+        [500, "reset", "hang", 503],
+      );
       assert.ok(vm[3].at - vm[2].at >= ARM_REQUEST_TIMEOUT_MS && vm[3].at - vm[2].at <= ARM_REQUEST_TIMEOUT_MS + 5000);
       assert.ok(sim.logs.some((l) => /ARM unreachable \(ETIMEDOUT\) .*no answer in time/.test(l)));
     });
@@ -281,7 +297,10 @@ describe("agent core (virtual time)", () => {
       });
       assert.equal(sim.outcome.kind, "succeeded");
       for (const s of ["unreadable", "Updating", "Migrating", "SomethingNew"]) {
-        assert.ok(sim.logs.some((l) => l.indexOf(`VM provisioningState ${s}`) >= 0), s);
+        assert.ok(
+          sim.logs.some((l) => l.indexOf(`VM provisioningState ${s}`) >= 0),
+          s,
+        );
       }
     });
 
@@ -308,7 +327,9 @@ describe("agent core (virtual time)", () => {
     });
 
     it("refreshes a token before it expires during a long wait (no 401 ever)", async () => {
-      const sim = await simulate((f) => f.schedule(1800000, { vm: "Succeeded" }), { fake: { tokenLifetimeSeconds: 600 } });
+      const sim = await simulate((f) => f.schedule(1800000, { vm: "Succeeded" }), {
+        fake: { tokenLifetimeSeconds: 600 },
+      });
       assert.equal(sim.outcome.kind, "succeeded");
       assert.ok(sim.fake.callsTo("token").length >= 3);
       assert.ok(sim.fake.calls.every((c) => c.status !== 401));
@@ -386,7 +407,14 @@ describe("agent core (virtual time)", () => {
 
   describe("--overprovisioned", () => {
     it("after the VM's Succeeded, waits for the scale set's Succeeded, then re-reads the VM once", async () => {
-      const sim = await simulate((f) => f.timeline([{ at: 5000, vm: "Succeeded" }, { at: 25000, scaleSet: "Succeeded" }]), { overprovisioned: true });
+      const sim = await simulate(
+        (f) =>
+          f.timeline([
+            { at: 5000, vm: "Succeeded" },
+            { at: 25000, scaleSet: "Succeeded" },
+          ]),
+        { overprovisioned: true },
+      );
       assert.deepEqual(sim.outcome, { kind: "succeeded" });
       const arm = sim.fake.calls.filter((c) => c.route === "vm" || c.route === "scaleSet");
       const firstSet = arm.findIndex((c) => c.route === "scaleSet");
@@ -401,7 +429,12 @@ describe("agent core (virtual time)", () => {
     it("ends gone when the VM is culled while the scale set finishes (404 or Deleting)", async () => {
       for (const culled of ["NotFound", "Deleting"]) {
         const sim = await simulate(
-          (f) => f.timeline([{ at: 5000, vm: "Succeeded" }, { at: 15000, vm: culled }, { at: 18000, scaleSet: "Succeeded" }]),
+          (f) =>
+            f.timeline([
+              { at: 5000, vm: "Succeeded" },
+              { at: 15000, vm: culled },
+              { at: 18000, scaleSet: "Succeeded" },
+            ]),
           { overprovisioned: true },
         );
         assert.equal(sim.outcome.kind, "gone", culled);
@@ -409,13 +442,27 @@ describe("agent core (virtual time)", () => {
     });
 
     it("treats a Failed scale set as the end of the scale-out and still checks the VM", async () => {
-      const sim = await simulate((f) => f.timeline([{ at: 1000, vm: "Succeeded" }, { at: 9000, scaleSet: "Failed" }]), { overprovisioned: true });
+      const sim = await simulate(
+        (f) =>
+          f.timeline([
+            { at: 1000, vm: "Succeeded" },
+            { at: 9000, scaleSet: "Failed" },
+          ]),
+        { overprovisioned: true },
+      );
       assert.equal(sim.outcome.kind, "succeeded");
       assert.equal(sim.fake.calls[sim.fake.calls.length - 1].route, "vm");
     });
 
     it("ends gone when the scale set itself is being deleted", async () => {
-      const sim = await simulate((f) => f.timeline([{ at: 1000, vm: "Succeeded" }, { at: 4000, scaleSet: "Deleting" }]), { overprovisioned: true });
+      const sim = await simulate(
+        (f) =>
+          f.timeline([
+            { at: 1000, vm: "Succeeded" },
+            { at: 4000, scaleSet: "Deleting" },
+          ]),
+        { overprovisioned: true },
+      );
       assert.equal(sim.outcome.kind, "gone");
     });
 
@@ -425,7 +472,10 @@ describe("agent core (virtual time)", () => {
     });
 
     it("skips the scale-set check for a Flexible id and says why", async () => {
-      const sim = await simulate((f) => f.schedule(2000, { vm: "Succeeded" }), { overprovisioned: true, fake: { resourceId: FLEXIBLE_RESOURCE_ID } });
+      const sim = await simulate((f) => f.schedule(2000, { vm: "Succeeded" }), {
+        overprovisioned: true,
+        fake: { resourceId: FLEXIBLE_RESOURCE_ID },
+      });
       assert.equal(sim.outcome.kind, "succeeded");
       assert.equal(sim.fake.callsTo("scaleSet").length, 0);
       assert.ok(sim.logs.some((l) => /scale-set check skipped.*only Uniform scale sets overprovision/.test(l)));
@@ -444,12 +494,32 @@ describe("agent core: pure pieces", () => {
   it("parses flags with defaults, both --flag value and --flag=value", () => {
     assert.deepEqual(parseArgs([]), {
       kind: "run",
-      options: { imdsUrl: DEFAULT_IMDS_URL, armUrl: undefined, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS, overprovisioned: false },
+      options: {
+        imdsUrl: DEFAULT_IMDS_URL,
+        armUrl: undefined,
+        timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+        overprovisioned: false,
+      },
     });
-    assert.deepEqual(parseArgs(["--imds-url", "http://127.0.0.1:8080/", "--arm-url=https://arm.example/base/", "--timeout", "90", "--overprovisioned"]), {
-      kind: "run",
-      options: { imdsUrl: "http://127.0.0.1:8080", armUrl: "https://arm.example/base", timeoutSeconds: 90, overprovisioned: true },
-    });
+    assert.deepEqual(
+      parseArgs([
+        "--imds-url",
+        "http://127.0.0.1:8080/",
+        "--arm-url=https://arm.example/base/",
+        "--timeout",
+        "90",
+        "--overprovisioned",
+      ]),
+      {
+        kind: "run",
+        options: {
+          imdsUrl: "http://127.0.0.1:8080",
+          armUrl: "https://arm.example/base",
+          timeoutSeconds: 90,
+          overprovisioned: true,
+        },
+      },
+    );
     assert.equal((parseArgs(["--timeout=2.5"]) as any).options.timeoutSeconds, 2.5);
     assert.deepEqual(parseArgs(["--help"]), { kind: "help" });
   });
@@ -483,7 +553,12 @@ describe("agent core: pure pieces", () => {
     });
     assert.deepEqual(parseVmId(`${FLEXIBLE_RESOURCE_ID}\n`), { kind: "flexible", id: FLEXIBLE_RESOURCE_ID });
     assert.equal(parseVmId(DEFAULT_RESOURCE_ID.toLowerCase())!.kind, "uniform");
-    for (const bad of ["", "<html>", "/subscriptions/x/resourceGroups/g/providers/Microsoft.Network/virtualNetworks/v", `${DEFAULT_RESOURCE_ID}/extra`]) {
+    for (const bad of [
+      "",
+      "<html>",
+      "/subscriptions/x/resourceGroups/g/providers/Microsoft.Network/virtualNetworks/v",
+      `${DEFAULT_RESOURCE_ID}/extra`,
+    ]) {
       assert.equal(parseVmId(bad), undefined, bad);
     }
   });
@@ -494,7 +569,10 @@ describe("agent core: pure pieces", () => {
     assert.equal(retryAfterMs({ "retry-after-ms": "1500" }, now), 1500);
     assert.equal(retryAfterMs({ "x-ms-retry-after-ms": "250" }, now), 250);
     assert.equal(retryAfterMs({ "retry-after": "2", "retry-after-ms": "5000" }, now), 5000);
-    assert.equal(retryAfterMs({ "retry-after": "Wed, 01 Jan 2025 12:00:30 GMT", date: "Wed, 01 Jan 2025 12:00:10 GMT" }, 0), 20000);
+    assert.equal(
+      retryAfterMs({ "retry-after": "Wed, 01 Jan 2025 12:00:30 GMT", date: "Wed, 01 Jan 2025 12:00:10 GMT" }, 0),
+      20000,
+    );
     assert.equal(retryAfterMs({ "retry-after": "Wed, 01 Jan 2025 12:00:30 GMT" }, now), 30000);
     assert.equal(retryAfterMs({ "retry-after": "Wed, 01 Jan 2025 11:00:00 GMT" }, now), 0);
     assert.equal(retryAfterMs({ "retry-after": "soon" }, now), undefined);

@@ -5,9 +5,18 @@
  */
 import { strict as assert } from "assert";
 import * as fc from "fast-check";
-import { MAX_PERIOD_MS, VM_STEADY_MS, armDelayMs, armPoll, fleetRatePerS, imdsDelayMs, minRateLimitRemaining, nextPeriodMs } from "../agent/src/core/pollPolicy";
+import {
+  MAX_PERIOD_MS,
+  VM_STEADY_MS,
+  armDelayMs,
+  armPoll,
+  fleetRatePerS,
+  imdsDelayMs,
+  minRateLimitRemaining,
+  nextPeriodMs,
+} from "../agent/src/core/pollPolicy";
 import type { ArmPollInput, Pace } from "../agent/src/core/pollPolicy";
-import { seededRandom } from "./fake-azure/virtualEnv";
+import { seededRandom } from "../testkit/fake-azure/virtualEnv";
 
 /** Compute GetVMScaleSetVM: 36 tokens, +12/min (https://learn.microsoft.com/azure/virtual-machines/compute-throttling-limits). */
 const BUCKET = 36;
@@ -81,13 +90,22 @@ describe("agent poll policy (pollPolicy.ts)", () => {
 
   it("paces scale-set reads no faster than VM reads in the steady phase", () => {
     for (const r of [0, 0.5, 0.999]) {
-      assert.ok(armDelayMs(input({ target: "scaleSet", attempt: 100, random: r })) >= armDelayMs(input({ target: "vm", attempt: 100, random: 0 })));
+      assert.ok(
+        armDelayMs(input({ target: "scaleSet", attempt: 100, random: r })) >=
+          armDelayMs(input({ target: "vm", attempt: 100, random: 0 })),
+      );
     }
   });
 
   it("slows down as x-ms-ratelimit-remaining-* runs low, and never speeds up", () => {
     const at = (remaining: number | undefined) =>
-      armDelayMs(input({ attempt: 3, random: 0.5, headers: remaining === undefined ? {} : { "x-ms-ratelimit-remaining-subscription-reads": String(remaining) } }));
+      armDelayMs(
+        input({
+          attempt: 3,
+          random: 0.5,
+          headers: remaining === undefined ? {} : { "x-ms-ratelimit-remaining-subscription-reads": String(remaining) },
+        }),
+      );
     assert.ok(at(0) > at(100), `remaining 0 → ${at(0)} ms, 100 → ${at(100)} ms`);
     assert.ok(at(0) >= 30000, `remaining 0 should back off hard, got ${at(0)} ms`);
     for (let r = 0; r < 300; r++) assert.ok(at(r) >= at(r + 1), `not monotonic at ${r}`);
@@ -99,7 +117,8 @@ describe("agent poll policy (pollPolicy.ts)", () => {
     assert.equal(
       minRateLimitRemaining({
         "x-ms-ratelimit-remaining-subscription-reads": "249",
-        "x-ms-ratelimit-remaining-resource": "Microsoft.Compute/GetVMScaleSetVM3Min;197,Microsoft.Compute/GetVMScaleSetVM30Min;1297",
+        "x-ms-ratelimit-remaining-resource":
+          "Microsoft.Compute/GetVMScaleSetVM3Min;197,Microsoft.Compute/GetVMScaleSetVM30Min;1297",
       }),
       197,
     );
@@ -110,9 +129,14 @@ describe("agent poll policy (pollPolicy.ts)", () => {
 
   it("waits at least the Retry-After it is given on a 429", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 3600000 }), fc.double({ min: 0, max: 0.999999, noNaN: true }), fc.integer({ min: 1, max: 50 }), (ra, r, n) => {
-        assert.ok(armDelayMs(input({ reason: "throttled", attempt: n, retryAfterMs: ra, random: r })) >= ra);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 3600000 }),
+        fc.double({ min: 0, max: 0.999999, noNaN: true }),
+        fc.integer({ min: 1, max: 50 }),
+        (ra, r, n) => {
+          assert.ok(armDelayMs(input({ reason: "throttled", attempt: n, retryAfterMs: ra, random: r })) >= ra);
+        },
+      ),
     );
   });
 
@@ -121,10 +145,12 @@ describe("agent poll policy (pollPolicy.ts)", () => {
       const first = armDelayMs(input({ reason, attempt: 1, random: 0.5 }));
       const tenth = armDelayMs(input({ reason, attempt: 10, random: 0.5 }));
       assert.ok(tenth > first, `${reason}: ${first} → ${tenth}`);
-      for (let n = 1; n < 100; n++) assert.ok(armDelayMs(input({ reason, attempt: n, random: 0.999 })) <= 72000, `${reason} attempt ${n}`);
+      for (let n = 1; n < 100; n++)
+        assert.ok(armDelayMs(input({ reason, attempt: n, random: 0.999 })) <= 72000, `${reason} attempt ${n}`);
     }
     // RBAC takes up to 10 minutes: when it lands, the VM is read again within 20 s.
-    for (let n = 1; n < 100; n++) assert.ok(armDelayMs(input({ reason: "forbidden", attempt: n, random: 0.999 })) <= 20000);
+    for (let n = 1; n < 100; n++)
+      assert.ok(armDelayMs(input({ reason: "forbidden", attempt: n, random: 0.999 })) <= 20000);
   });
 
   it("retries IMDS quickly and boundedly (a 410 lasts up to 70 s), and honours its Retry-After", () => {
@@ -175,7 +201,15 @@ describe("agent poll policy (pollPolicy.ts)", () => {
           const rate = (w / period) * 1000;
           bucket = Math.max(0, Math.min(250, bucket + (25 - rate) * (period / 1000)));
           t += period;
-          const out = armPoll({ target: "vm", reason: "state", attempt: 100, elapsedMs: t, headers: reads(Math.floor(bucket)), random: 0, pace });
+          const out = armPoll({
+            target: "vm",
+            reason: "state",
+            attempt: 100,
+            elapsedMs: t,
+            headers: reads(Math.floor(bucket)),
+            random: 0,
+            pace,
+          });
           pace = out.pace;
           period = pace.periodMs;
         }
@@ -187,24 +221,71 @@ describe("agent poll policy (pollPolicy.ts)", () => {
     it("reads the scale set (or the VM once more) at once when the fleet is idle, as the next paced read when it is busy", () => {
       assert.equal(armDelayMs(input({ target: "scaleSet", reason: "switch", headers: reads(249) })), 0);
       assert.equal(armDelayMs(input({ target: "vm", reason: "switch", headers: {} })), 0);
-      const paced = armPoll(input({ target: "scaleSet", reason: "switch", headers: reads(100), elapsedMs: 30000, pace: busy(30000, 100) }));
+      const paced = armPoll(
+        input({ target: "scaleSet", reason: "switch", headers: reads(100), elapsedMs: 30000, pace: busy(30000, 100) }),
+      );
       assert.ok(paced.delayMs >= paced.pace.periodMs && paced.pace.periodMs >= VM_STEADY_MS);
     });
 
     it("aims the scale-set phase (--overprovisioned) 5/s under the refill: 30/s against 15/s gives ×2", () => {
       assert.equal(nextPeriodMs(busy(10000, 125), 75, 10000, VM_STEADY_MS, false, true), 20000);
-      const vm = armPoll(input({ target: "vm", reason: "state", attempt: 30, headers: reads(75), elapsedMs: 10000, pace: busy(10000, 125) }));
-      const scaleSet = armPoll(input({ target: "scaleSet", reason: "state", attempt: 30, headers: reads(75), elapsedMs: 10000, pace: busy(10000, 125) }));
+      const vm = armPoll(
+        input({
+          target: "vm",
+          reason: "state",
+          attempt: 30,
+          headers: reads(75),
+          elapsedMs: 10000,
+          pace: busy(10000, 125),
+        }),
+      );
+      const scaleSet = armPoll(
+        input({
+          target: "scaleSet",
+          reason: "state",
+          attempt: 30,
+          headers: reads(75),
+          elapsedMs: 10000,
+          pace: busy(10000, 125),
+        }),
+      );
       assert.equal(vm.pace.periodMs, 15000);
       assert.equal(scaleSet.pace.periodMs, 20000);
     });
 
     it("enters the scale-set phase at 4× the VM-phase period (at most 120 s) when the fleet is busy", () => {
-      const state = armPoll(input({ target: "vm", reason: "state", attempt: 5, headers: reads(150), elapsedMs: 20000, pace: busy(10000, 150, 10000) }));
-      const entry = armPoll(input({ target: "vm", reason: "switch", attempt: 5, headers: reads(150), elapsedMs: 20000, pace: busy(10000, 150, 10000) }));
+      const state = armPoll(
+        input({
+          target: "vm",
+          reason: "state",
+          attempt: 5,
+          headers: reads(150),
+          elapsedMs: 20000,
+          pace: busy(10000, 150, 10000),
+        }),
+      );
+      const entry = armPoll(
+        input({
+          target: "vm",
+          reason: "switch",
+          attempt: 5,
+          headers: reads(150),
+          elapsedMs: 20000,
+          pace: busy(10000, 150, 10000),
+        }),
+      );
       assert.equal(entry.pace.periodMs, Math.min(MAX_PERIOD_MS, 4 * state.pace.periodMs));
       assert.ok(entry.delayMs >= entry.pace.periodMs);
-      const long = armPoll(input({ target: "vm", reason: "switch", attempt: 5, headers: reads(150), elapsedMs: 100000, pace: busy(90000, 150, 10000) }));
+      const long = armPoll(
+        input({
+          target: "vm",
+          reason: "switch",
+          attempt: 5,
+          headers: reads(150),
+          elapsedMs: 100000,
+          pace: busy(90000, 150, 10000),
+        }),
+      );
       assert.equal(long.pace.periodMs, MAX_PERIOD_MS);
     });
 

@@ -7,10 +7,10 @@ import { strict as assert } from "assert";
 import * as net from "net";
 import { EXIT_CODES } from "../agent/src/core/exitCodes";
 import { ARM_REQUEST_TIMEOUT_MS } from "../agent/src/core/constants";
-import { ensureBundle, runWaiterProcess } from "./fake-azure/agentProcess";
-import type { SpawnOptions, WaiterRun } from "./fake-azure/agentProcess";
-import { FakeAzure, faults, FLEXIBLE_RESOURCE_ID } from "./fake-azure/index";
-import type { FakeAzureOptions } from "./fake-azure/index";
+import { ensureBundle, runWaiterProcess } from "../testkit/fake-azure/agentProcess";
+import type { SpawnOptions, WaiterRun } from "../testkit/fake-azure/agentProcess";
+import { FakeAzure, faults, FLEXIBLE_RESOURCE_ID } from "../testkit/fake-azure/index";
+import type { FakeAzureOptions } from "../testkit/fake-azure/index";
 
 /** Slack for process start-up and a loaded 2-core CI machine. */
 const SLACK_MS = 1500;
@@ -58,7 +58,12 @@ describe("agent process (built bundle against FakeAzure)", function () {
     assert.ok(run.exitedAt - flip <= 1200 + SLACK_MS, `exited ${run.exitedAt - flip} ms after Succeeded`);
     assert.deepEqual(
       fake.calls.slice(0, 4).map((c) => c.path.replace(/\/subscriptions\/.*/, "ARM")),
-      ["/metadata/instance/compute/resourceId", "/metadata/instance/compute/azEnvironment", "/metadata/identity/oauth2/token", "ARM"],
+      [
+        "/metadata/instance/compute/resourceId",
+        "/metadata/instance/compute/azEnvironment",
+        "/metadata/identity/oauth2/token",
+        "ARM",
+      ],
     );
     for (const c of fake.calls) {
       assert.equal(c.headers["x-forwarded-for"], undefined);
@@ -74,7 +79,15 @@ describe("agent process (built bundle against FakeAzure)", function () {
     const { fake, url } = await startFake({ vmState: "Succeeded" });
     const dead = `http://127.0.0.1:${await freePort()}`;
     const run = await waiter(url, [], {
-      env: { HTTP_PROXY: dead, HTTPS_PROXY: dead, http_proxy: dead, https_proxy: dead, ALL_PROXY: dead, NO_PROXY: "", NODE_USE_ENV_PROXY: "1" },
+      env: {
+        HTTP_PROXY: dead,
+        HTTPS_PROXY: dead,
+        http_proxy: dead,
+        https_proxy: dead,
+        ALL_PROXY: dead,
+        NO_PROXY: "",
+        NODE_USE_ENV_PROXY: "1",
+      },
     });
     assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
     assert.ok(fake.calls.length >= 4);
@@ -107,7 +120,11 @@ describe("agent process (built bundle against FakeAzure)", function () {
 
   it("rides out IMDS 410 (for 2.5 s), 404, 429 and 500", async () => {
     const { fake, url } = await startFake({ vmState: "Succeeded" });
-    fake.failFor("imds", faults.imdsGone(), 2500).fail("imds", faults.imdsNotFound()).fail("imds", faults.imdsThrottled()).fail("imds", faults.serverError());
+    fake
+      .failFor("imds", faults.imdsGone(), 2500)
+      .fail("imds", faults.imdsNotFound())
+      .fail("imds", faults.imdsThrottled())
+      .fail("imds", faults.serverError());
     const run = await waiter(url);
     assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
     const imds = fake.callsTo("imds");
@@ -134,7 +151,10 @@ describe("agent process (built bundle against FakeAzure)", function () {
     const run = await waiter(url);
     assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
     assert.ok(vmCalls(fake).filter((c) => c.status === 403).length >= 2);
-    assert.match(run.stderr, /ARM 403 AuthorizationFailed for the VM \(RBAC not propagated yet.*; retrying in \d+\.\d s/);
+    assert.match(
+      run.stderr,
+      /ARM 403 AuthorizationFailed for the VM \(RBAC not propagated yet.*; retrying in \d+\.\d s/,
+    );
   });
 
   it("never reads ARM before a 429's Retry-After (seconds, retry-after-ms, HTTP date) has elapsed", async function () {
@@ -160,11 +180,17 @@ describe("agent process (built bundle against FakeAzure)", function () {
       runs.forEach((run, k) => {
         assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
         const vm = vmCalls(fakes[k]);
-        assert.deepEqual(vm.map((c) => c.status), [429, 200]);
+        assert.deepEqual(
+          vm.map((c) => c.status),
+          [429, 200],
+        );
         const floor = forms[k].floor(vm[0].at);
         assert.ok(vm[1].at >= floor, `form ${k}: read ${floor - vm[1].at} ms before the Retry-After elapsed`);
       });
-      assert.match(runs[0].stderr, /ARM 429 TooManyRequests for the VM \(throttled; Retry-After 2\.0 s\); retrying in \d+\.\d s/);
+      assert.match(
+        runs[0].stderr,
+        /ARM 429 TooManyRequests for the VM \(throttled; Retry-After 2\.0 s\); retrying in \d+\.\d s/,
+      );
     } finally {
       await Promise.all(fakes.map((f) => f.close()));
     }
@@ -176,7 +202,12 @@ describe("agent process (built bundle against FakeAzure)", function () {
     fake.schedule(2000, { vm: "Succeeded" });
     const run = await waiter(url);
     assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    assert.deepEqual(vmCalls(fake).slice(0, 3).map((c) => c.fault || c.status), [500, 503, "reset"]);
+    assert.deepEqual(
+      vmCalls(fake)
+        .slice(0, 3)
+        .map((c) => c.fault || c.status),
+      [500, 503, "reset"],
+    );
     assert.match(run.stderr, /ARM unreachable \(ECONNRESET\)/);
   });
 
@@ -189,7 +220,10 @@ describe("agent process (built bundle against FakeAzure)", function () {
     const vm = vmCalls(fake);
     assert.equal(vm[0].fault, "hang");
     const gap = vm[1].at - vm[0].at;
-    assert.ok(gap >= ARM_REQUEST_TIMEOUT_MS && gap <= ARM_REQUEST_TIMEOUT_MS + 1200 + SLACK_MS, `retried ${gap} ms after the hung request`);
+    assert.ok(
+      gap >= ARM_REQUEST_TIMEOUT_MS && gap <= ARM_REQUEST_TIMEOUT_MS + 1200 + SLACK_MS,
+      `retried ${gap} ms after the hung request`,
+    );
     assert.match(run.stderr, /ARM unreachable \(ETIMEDOUT\) for the VM \(no answer in time\)/);
   });
 
@@ -205,7 +239,8 @@ describe("agent process (built bundle against FakeAzure)", function () {
     ]);
     const run = await waiter(url);
     assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    for (const s of ["unreadable", "Updating", "Migrating", "Hibernating"]) assert.ok(run.stderr.indexOf(`VM provisioningState ${s}`) >= 0, s);
+    for (const s of ["unreadable", "Updating", "Migrating", "Hibernating"])
+      assert.ok(run.stderr.indexOf(`VM provisioningState ${s}`) >= 0, s);
     assert.ok(run.exitedAt - fake.changedAt("vm", "Succeeded")! <= 1200 + SLACK_MS);
   });
 
@@ -219,7 +254,11 @@ describe("agent process (built bundle against FakeAzure)", function () {
     const i = fake.calls.findIndex((c) => c.status === 401);
     assert.deepEqual([fake.calls[i + 1].route, fake.calls[i + 2].route], ["token", "vm"]);
     assert.ok(fake.calls[i + 2].at - fake.calls[i].at <= 300);
-    assert.equal(fake.calls.filter((c) => c.status === 401).length, 1, "only the injected 401: tokens are refreshed before expiry");
+    assert.equal(
+      fake.calls.filter((c) => c.status === 401).length,
+      1,
+      "only the injected 401: tokens are refreshed before expiry",
+    );
   });
 
   it("exits with the gone code within a second of Deleting, and on a 404", async () => {
@@ -255,7 +294,10 @@ describe("agent process (built bundle against FakeAzure)", function () {
 
   it("--overprovisioned: waits for the scale set, re-reads the VM, exits 0", async () => {
     const { fake, url } = await startFake();
-    fake.timeline([{ at: 500, vm: "Succeeded" }, { at: 3000, scaleSet: "Succeeded" }]);
+    fake.timeline([
+      { at: 500, vm: "Succeeded" },
+      { at: 3000, scaleSet: "Succeeded" },
+    ]);
     const run = await waiter(url, ["--overprovisioned"]);
     assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
     const arm = fake.calls.filter((c) => c.route === "vm" || c.route === "scaleSet");
@@ -267,7 +309,11 @@ describe("agent process (built bundle against FakeAzure)", function () {
 
   it("--overprovisioned: exits gone when the VM is culled by the scale-out", async () => {
     const { fake, url } = await startFake();
-    fake.timeline([{ at: 300, vm: "Succeeded" }, { at: 1500, vm: "NotFound" }, { at: 2000, scaleSet: "Succeeded" }]);
+    fake.timeline([
+      { at: 300, vm: "Succeeded" },
+      { at: 1500, vm: "NotFound" },
+      { at: 2000, scaleSet: "Succeeded" },
+    ]);
     const run = await waiter(url, ["--overprovisioned"]);
     assert.equal(run.code, EXIT_CODES.gone, run.stderr);
   });

@@ -16,9 +16,9 @@ import {
   PER_BOOT_SCRIPT_PATH,
   stableGuid,
 } from "../components";
-import { MOCK_SUBSCRIPTION_ID, ResourceRecorder, installMocks, mockPrincipalId, unwrap } from "./helpers";
-import { parseCloudConfig, writeFile } from "./cloudConfig";
-import { DEV_SSH_KEY, SUBNET_ID, minimalArgs } from "./componentArgs";
+import { MOCK_SUBSCRIPTION_ID, ResourceRecorder, installMocks, mockPrincipalId, unwrap } from "../testkit/pulumiMocks";
+import { parseCloudConfig, writeFile } from "../testkit/cloudConfig";
+import { DEV_SSH_KEY, SUBNET_ID, minimalArgs } from "../testkit/componentArgs";
 
 const VMSS = "azure-native:compute:VirtualMachineScaleSet";
 const ROLE = "azure-native:authorization:RoleAssignment";
@@ -69,18 +69,30 @@ describe("WorkerScaleSet", () => {
             { path: `/home/${DEFAULT_ADMIN_USERNAME}/.ssh/authorized_keys`, keyData: DEV_SSH_KEY },
           ]);
           assert.equal(vmss.virtualMachineProfile.storageProfile.imageReference.publisher, "Canonical");
-          assert.equal(vmss.virtualMachineProfile.networkProfile.networkInterfaceConfigurations[0].ipConfigurations[0].subnet.id, SUBNET_ID);
+          assert.equal(
+            vmss.virtualMachineProfile.networkProfile.networkInterfaceConfigurations[0].ipConfigurations[0].subnet.id,
+            SUBNET_ID,
+          );
         });
 
         it("grants the scale set's own principal Reader on the resource group, as a ServicePrincipal", async () => {
           const role = deployed.mine.find((r) => r.type === ROLE)!.inputs;
-          assert.equal(role.roleDefinitionId, `/subscriptions/${MOCK_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/${READER_ROLE_DEFINITION_GUID}`);
+          assert.equal(
+            role.roleDefinitionId,
+            `/subscriptions/${MOCK_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/${READER_ROLE_DEFINITION_GUID}`,
+          );
           assert.equal(role.scope, `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg-test`);
           assert.equal(role.principalType, "ServicePrincipal");
           assert.equal(role.principalId, mockPrincipalId(`${name}-vmss`));
           assert.equal(await unwrap(deployed.component.principalId), mockPrincipalId(`${name}-vmss`));
-          assert.match(role.roleAssignmentName, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-          assert.equal(role.roleAssignmentName, stableGuid(`/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg-test/${name}/reader`));
+          assert.match(
+            role.roleAssignmentName,
+            /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+          );
+          assert.equal(
+            role.roleAssignmentName,
+            stableGuid(`/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg-test/${name}/reader`),
+          );
         });
 
         it("ships the agent, the launcher and the mode's trigger in the custom data it exposes", async () => {
@@ -88,10 +100,16 @@ describe("WorkerScaleSet", () => {
           const shipped = decodeCustomData(vmss.virtualMachineProfile.osProfile.customData);
           const exposed = await unwrap(deployed.component.customData);
           assert.equal(shipped, exposed);
-          assert.equal(exposed, renderCustomData({ delivery, workerCommand: minimalArgs().workerCommand as string, overprovision }));
+          assert.equal(
+            exposed,
+            renderCustomData({ delivery, workerCommand: minimalArgs().workerCommand as string, overprovision }),
+          );
           const doc = parseCloudConfig(exposed);
           assert.ok(writeFile(doc, WAITER_PATH).length > 0, "waiter bundle present");
-          assert.match(writeFile(doc, LAUNCHER_PATH), overprovision ? /--overprovisioned/ : /^(?![\s\S]*--overprovisioned)/);
+          assert.match(
+            writeFile(doc, LAUNCHER_PATH),
+            overprovision ? /--overprovisioned/ : /^(?![\s\S]*--overprovisioned)/,
+          );
           assert.equal(writeFile(doc, WORKER_COMMAND_PATH), "/usr/local/bin/myhpcworkerprocess --queue jobs");
           assert.ok(writeFile(doc, UNIT_PATH).includes("Type=exec"));
           const perBoot = (doc.write_files as Array<{ path: string }>).some((f) => f.path === PER_BOOT_SCRIPT_PATH);
@@ -119,7 +137,9 @@ describe("WorkerScaleSet", () => {
 
   it("accepts Outputs for every argument and renders the same custom data", async () => {
     const plain = minimalArgs({ delivery: DeliveryMode.CloudInit });
-    const lifted = Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, pulumi.output(v)])) as unknown as WorkerScaleSetArgs;
+    const lifted = Object.fromEntries(
+      Object.entries(plain).map(([k, v]) => [k, pulumi.output(v)]),
+    ) as unknown as WorkerScaleSetArgs;
     const { component } = await deploy("w-outputs", lifted, recorder);
     const { component: reference } = await deploy("w-plain", plain, recorder);
     assert.equal(await unwrap(component.customData), await unwrap(reference.customData));

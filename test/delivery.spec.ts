@@ -20,7 +20,7 @@ import {
   renderCustomData,
 } from "../components";
 import { WAITER_EXIT_OFFSET } from "../components/waiterContract";
-import { CloudConfigFile, fileBytes, parseCloudConfig, writeFile } from "./cloudConfig";
+import { CloudConfigFile, fileBytes, parseCloudConfig, writeFile } from "../testkit/cloudConfig";
 
 /** Commands that break naive quoting in YAML, systemd, or the shell. */
 export const ADVERSARIAL_COMMANDS = [
@@ -44,7 +44,11 @@ const KINDS = Object.values(WorkerKind);
 
 function tool(name: string): string {
   const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
-  assert.equal(found.status, 0, `${name} is not installed: run .ci/run (apt-get install cloud-init shellcheck systemd) first`);
+  assert.equal(
+    found.status,
+    0,
+    `${name} is not installed: run .ci/run (apt-get install cloud-init shellcheck systemd) first`,
+  );
   return found.stdout.trim();
 }
 
@@ -80,11 +84,16 @@ describe("delivery modes: the real validators", function () {
   for (const workerKind of KINDS) {
     it(`systemd-analyze verify accepts the ${workerKind} unit with nothing to report`, () => {
       const analyze = tool("systemd-analyze");
-      const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerKind, workerCommand: ADVERSARIAL_COMMANDS[1] }));
+      const doc = parseCloudConfig(
+        renderCustomData({ delivery: DeliveryMode.Systemd, workerKind, workerCommand: ADVERSARIAL_COMMANDS[1] }),
+      );
       // A root holding the system's own units (for the default dependencies) and every path the unit names.
       const root = path.join(work, `root-${workerKind}`);
       fs.mkdirSync(path.join(root, "usr/lib/systemd"), { recursive: true });
-      fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
+      fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), {
+        recursive: true,
+        verbatimSymlinks: true,
+      });
       for (const file of filesOf(doc)) {
         const target = path.join(root, file.path);
         fs.mkdirSync(path.dirname(target), { recursive: true });
@@ -107,7 +116,15 @@ describe("delivery modes: the real validators", function () {
   for (const delivery of MODES) {
     it(`shellcheck is clean on every shell script the ${delivery} mode ships`, () => {
       const shellcheck = tool("shellcheck");
-      const doc = parseCloudConfig(renderCustomData({ delivery, workerCommand: ADVERSARIAL_COMMANDS[0], imdsUrl: "http://127.0.0.1:1", armUrl: "http://127.0.0.1:1", timeoutSeconds: 30 }));
+      const doc = parseCloudConfig(
+        renderCustomData({
+          delivery,
+          workerCommand: ADVERSARIAL_COMMANDS[0],
+          imdsUrl: "http://127.0.0.1:1",
+          armUrl: "http://127.0.0.1:1",
+          timeoutSeconds: 30,
+        }),
+      );
       const scripts = filesOf(doc).filter((f) => fileBytes(f).toString("utf8").startsWith("#!/bin/sh"));
       const expected = delivery === DeliveryMode.CloudInit ? [LAUNCHER_PATH, PER_BOOT_SCRIPT_PATH] : [LAUNCHER_PATH];
       assert.deepEqual(scripts.map((f) => f.path).sort(), expected.sort());
@@ -132,7 +149,10 @@ describe("delivery modes: the real validators", function () {
 describe("delivery modes: boot is never held", () => {
   for (const workerKind of KINDS) {
     it(`the ${workerKind} unit's start job completes at exec (Type=exec), so multi-user.target and cloud-final never wait`, () => {
-      const unit = writeFile(parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerKind, workerCommand: "w" })), UNIT_PATH);
+      const unit = writeFile(
+        parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerKind, workerCommand: "w" })),
+        UNIT_PATH,
+      );
       assert.match(unit, /^Type=exec$/m);
       assert.doesNotMatch(unit, /^Type=(oneshot|forking|notify)/m);
       assert.doesNotMatch(unit, /^ExecStartPre=/m);
@@ -160,13 +180,25 @@ function runLauncher(
   launcherText: string,
   commandBytes: Buffer,
   opts: { waiterExit?: number; runtimeDir?: string } = {},
-): { status: number | null; stderr: string; argv?: { count: string; flag: string; command: Buffer }; waiterArgs: string } {
+): {
+  status: number | null;
+  stderr: string;
+  argv?: { count: string; flag: string; command: Buffer };
+  waiterArgs: string;
+} {
   const dir = tempDir("hpc-launch-");
   try {
     const stubShell = path.join(dir, "shell");
-    fs.writeFileSync(stubShell, `#!/bin/sh\nprintf '%s' "$#" > "$ARGV_OUT.count"\nprintf '%s' "$1" > "$ARGV_OUT.1"\nprintf '%s' "$2" > "$ARGV_OUT.2"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      stubShell,
+      `#!/bin/sh\nprintf '%s' "$#" > "$ARGV_OUT.count"\nprintf '%s' "$1" > "$ARGV_OUT.1"\nprintf '%s' "$2" > "$ARGV_OUT.2"\n`,
+      { mode: 0o755 },
+    );
     const stubWaiter = path.join(dir, "waiter.js");
-    fs.writeFileSync(stubWaiter, `require("fs").writeFileSync(process.env.ARGV_OUT + ".waiter", JSON.stringify(process.argv.slice(2))); process.exit(${opts.waiterExit ?? 0});\n`);
+    fs.writeFileSync(
+      stubWaiter,
+      `require("fs").writeFileSync(process.env.ARGV_OUT + ".waiter", JSON.stringify(process.argv.slice(2))); process.exit(${opts.waiterExit ?? 0});\n`,
+    );
     const commandFile = path.join(dir, "worker-command");
     fs.writeFileSync(commandFile, commandBytes);
     const launcher = path.join(dir, "launch");
@@ -182,7 +214,11 @@ function runLauncher(
       encoding: "utf8",
     });
     const argv = fs.existsSync(`${out}.count`)
-      ? { count: fs.readFileSync(`${out}.count`, "utf8"), flag: fs.readFileSync(`${out}.1`, "utf8"), command: fs.readFileSync(`${out}.2`) }
+      ? {
+          count: fs.readFileSync(`${out}.count`, "utf8"),
+          flag: fs.readFileSync(`${out}.1`, "utf8"),
+          command: fs.readFileSync(`${out}.2`),
+        }
       : undefined;
     const waiterArgs = fs.existsSync(`${out}.waiter`) ? fs.readFileSync(`${out}.waiter`, "utf8") : "";
     return { status: run.status, stderr: run.stderr, argv, waiterArgs };
@@ -193,7 +229,11 @@ function runLauncher(
 
 const commandArbitrary = fc
   .oneof(
-    fc.string({ unit: fc.constantFrom(..."\"'`$%\\!&*|#:-{}[]<>;()~^?= \t\n\r".split("")), minLength: 1, maxLength: 60 }),
+    fc.string({
+      unit: fc.constantFrom(..."\"'`$%\\!&*|#:-{}[]<>;()~^?= \t\n\r".split("")),
+      minLength: 1,
+      maxLength: 60,
+    }),
     fc.string({ unit: "binary", minLength: 1, maxLength: 200 }),
     fc.string({ unit: "grapheme", minLength: 1, maxLength: 4000 }),
   )
@@ -204,16 +244,32 @@ describe("delivery modes: escaping, property-based", function () {
 
   it("every mode's YAML parses back to the same file contents, for any command", () => {
     fc.assert(
-      fc.property(commandArbitrary, fc.constantFrom(...MODES), fc.constantFrom(...KINDS), fc.boolean(), (workerCommand, delivery, workerKind, overprovision) => {
-        const doc = parseCloudConfig(renderCustomData({ delivery, workerKind, workerCommand, overprovision, agentBundle: "// stub agent\n" }));
-        assert.equal(writeFile(doc, WORKER_COMMAND_PATH), workerCommand);
-        assert.equal(writeFile(doc, WAITER_PATH), "// stub agent\n");
-        // Nothing else depends on the command: the other files are the same as for a trivial one.
-        const reference = parseCloudConfig(renderCustomData({ delivery, workerKind, workerCommand: "true", overprovision, agentBundle: "// stub agent\n" }));
-        for (const file of filesOf(reference).filter((f) => f.path !== WORKER_COMMAND_PATH)) {
-          assert.equal(writeFile(doc, file.path), writeFile(reference, file.path), file.path);
-        }
-      }),
+      fc.property(
+        commandArbitrary,
+        fc.constantFrom(...MODES),
+        fc.constantFrom(...KINDS),
+        fc.boolean(),
+        (workerCommand, delivery, workerKind, overprovision) => {
+          const doc = parseCloudConfig(
+            renderCustomData({ delivery, workerKind, workerCommand, overprovision, agentBundle: "// stub agent\n" }),
+          );
+          assert.equal(writeFile(doc, WORKER_COMMAND_PATH), workerCommand);
+          assert.equal(writeFile(doc, WAITER_PATH), "// stub agent\n");
+          // Nothing else depends on the command: the other files are the same as for a trivial one.
+          const reference = parseCloudConfig(
+            renderCustomData({
+              delivery,
+              workerKind,
+              workerCommand: "true",
+              overprovision,
+              agentBundle: "// stub agent\n",
+            }),
+          );
+          for (const file of filesOf(reference).filter((f) => f.path !== WORKER_COMMAND_PATH)) {
+            assert.equal(writeFile(doc, file.path), writeFile(reference, file.path), file.path);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -228,7 +284,10 @@ describe("delivery modes: escaping, property-based", function () {
         assert.ok(result.argv, "the stub shell was not run");
         assert.equal(result.argv.count, "2");
         assert.equal(result.argv.flag, "-c");
-        assert.ok(result.argv.command.equals(Buffer.from(workerCommand, "utf8")), `argv differs for ${JSON.stringify(workerCommand)}`);
+        assert.ok(
+          result.argv.command.equals(Buffer.from(workerCommand, "utf8")),
+          `argv differs for ${JSON.stringify(workerCommand)}`,
+        );
       }),
       { numRuns: 60 },
     );
@@ -236,7 +295,9 @@ describe("delivery modes: escaping, property-based", function () {
 
   for (const workerCommand of ADVERSARIAL_COMMANDS) {
     it(`passes ${JSON.stringify(workerCommand.length > 40 ? workerCommand.slice(0, 40) + "…" : workerCommand)} through unchanged`, () => {
-      const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand, agentBundle: "//" }));
+      const doc = parseCloudConfig(
+        renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand, agentBundle: "//" }),
+      );
       const commandFile = filesOf(doc).find((f) => f.path === WORKER_COMMAND_PATH)!;
       const result = runLauncher(writeFile(doc, LAUNCHER_PATH), fileBytes(commandFile));
       assert.equal(result.status, 0, result.stderr);
@@ -249,16 +310,41 @@ describe("the launcher", function () {
   this.timeout(30000);
   const render = (overprovision: boolean) =>
     writeFile(
-      parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w", overprovision, timeoutSeconds: 900, imdsUrl: "http://127.0.0.1:9", agentBundle: "//" })),
+      parseCloudConfig(
+        renderCustomData({
+          delivery: DeliveryMode.Systemd,
+          workerCommand: "w",
+          overprovision,
+          timeoutSeconds: 900,
+          imdsUrl: "http://127.0.0.1:9",
+          agentBundle: "//",
+        }),
+      ),
       LAUNCHER_PATH,
     );
 
   it("passes --overprovisioned and the waiter settings only as configured", () => {
-    assert.deepEqual(JSON.parse(runLauncher(render(true), Buffer.from("w")).waiterArgs), ["--timeout", "900", "--overprovisioned", "--imds-url", "http://127.0.0.1:9"]);
-    assert.deepEqual(JSON.parse(runLauncher(render(false), Buffer.from("w")).waiterArgs), ["--timeout", "900", "--imds-url", "http://127.0.0.1:9"]);
+    assert.deepEqual(JSON.parse(runLauncher(render(true), Buffer.from("w")).waiterArgs), [
+      "--timeout",
+      "900",
+      "--overprovisioned",
+      "--imds-url",
+      "http://127.0.0.1:9",
+    ]);
+    assert.deepEqual(JSON.parse(runLauncher(render(false), Buffer.from("w")).waiterArgs), [
+      "--timeout",
+      "900",
+      "--imds-url",
+      "http://127.0.0.1:9",
+    ]);
   });
 
-  for (const [waiterExit, meaning] of [[2, "usage"], [3, "gone"], [4, "failed"], [5, "timeout"]] as const) {
+  for (const [waiterExit, meaning] of [
+    [2, "usage"],
+    [3, "gone"],
+    [4, "failed"],
+    [5, "timeout"],
+  ] as const) {
     it(`never starts the worker when the waiter says ${meaning}, and exits ${WAITER_EXIT_OFFSET + waiterExit} so the unit does not restart`, () => {
       const result = runLauncher(render(true), Buffer.from("w"), { waiterExit });
       assert.equal(result.status, WAITER_EXIT_OFFSET + waiterExit);

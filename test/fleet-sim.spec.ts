@@ -1,6 +1,13 @@
 import * as assert from "assert";
 import { FakeAzure, IMDS_URL, ARM_URL, vmResourceId, SCALE_SET_ID } from "../scripts/fleet/azure";
-import { PER_VM_FLOOR_MS, boundLatenciesMs, issueBoundMs, pollingFloorMs, quantile, waitingCounter } from "../scripts/fleet/bound";
+import {
+  PER_VM_FLOOR_MS,
+  boundLatenciesMs,
+  issueBoundMs,
+  pollingFloorMs,
+  quantile,
+  waitingCounter,
+} from "../scripts/fleet/bound";
 import { ARM_RTT_MEDIAN_MS } from "../scripts/fleet/constants";
 import { ScaleOut, VmTimeline, planScaleOut, scaleSetStateAt, vmStateAt } from "../scripts/fleet/platform";
 import { SIM_EPOCH_MS, runFleet } from "../scripts/fleet/run";
@@ -74,7 +81,15 @@ describe("fleet simulation: event queue and virtual clock", () => {
 });
 
 function fleetOf(vms: Partial<VmTimeline>[], scaleSetSucceeded: number): ScaleOut {
-  const full = vms.map((v, index) => ({ index, agentStart: T0, succeeded: T0 + 10_000, extra: false, deleting: Infinity, gone: Infinity, ...v }));
+  const full = vms.map((v, index) => ({
+    index,
+    agentStart: T0,
+    succeeded: T0 + 10_000,
+    extra: false,
+    deleting: Infinity,
+    gone: Infinity,
+    ...v,
+  }));
   return { requested: full.filter((v) => !v.extra).length, vms: full, scaleSetSucceeded, nthSucceeded: T0 };
 }
 
@@ -110,7 +125,10 @@ describe("fleet simulation: the lower bound", () => {
 
   it("admits 36 instances at the scale set's Succeeded and then one per 5 s through the scale set's bucket", () => {
     const S = T0 + 100_000;
-    const s = fleetOf(Array.from({ length: 40 }, () => ({ agentStart: T0, succeeded: T0 + 10_000 })), S);
+    const s = fleetOf(
+      Array.from({ length: 40 }, () => ({ agentStart: T0, succeeded: T0 + 10_000 })),
+      S,
+    );
     const b = boundLatenciesMs(s, { gate: true, scaleSetBucket: true }).sort((x, y) => x - y);
     const base = S + 2 * ARM_RTT_MEDIAN_MS - (T0 + 10_000);
     assert.strictEqual(b[0], base);
@@ -123,7 +141,10 @@ describe("fleet simulation: the lower bound", () => {
 
   it("with the gate, serves 2 reads per instance after the scale set's Succeeded from 250 + 25/s", () => {
     const S = T0 + 100_000;
-    const s = fleetOf(Array.from({ length: 1000 }, () => ({ agentStart: T0, succeeded: T0 + 10_000 })), S);
+    const s = fleetOf(
+      Array.from({ length: 1000 }, () => ({ agentStart: T0, succeeded: T0 + 10_000 })),
+      S,
+    );
     const b = boundLatenciesMs(s, { gate: true }).sort((x, y) => x - y);
     const base = S + 2 * ARM_RTT_MEDIAN_MS - (T0 + 10_000);
     assert.strictEqual(b[124], base, "the first 125 fit in the bucket");
@@ -160,7 +181,11 @@ describe("fleet simulation: the scale-out", () => {
   });
 });
 
-async function call(env: Env, url: string, headers: Record<string, string>): Promise<HttpResult & { kind: "response" }> {
+async function call(
+  env: Env,
+  url: string,
+  headers: Record<string, string>,
+): Promise<HttpResult & { kind: "response" }> {
   const r = await env.request({ method: "GET", url, headers, timeoutMs: 10_000 });
   assert.strictEqual(r.kind, "response");
   return r as HttpResult & { kind: "response" };
@@ -178,11 +203,23 @@ describe("fleet simulation: simulated IMDS and ARM", () => {
     const env = azure.envFor(s.vms[0]);
     let done = false;
     const p = (async () => {
-      const rid = await call(env, `${IMDS_URL}/metadata/instance/compute/resourceId?api-version=2021-02-01&format=text`, { Metadata: "true" });
+      const rid = await call(
+        env,
+        `${IMDS_URL}/metadata/instance/compute/resourceId?api-version=2021-02-01&format=text`,
+        { Metadata: "true" },
+      );
       assert.strictEqual(rid.body, vmResourceId(0));
-      const cloud = await call(env, `${IMDS_URL}/metadata/instance/compute/azEnvironment?api-version=2021-02-01&format=text`, { Metadata: "true" });
+      const cloud = await call(
+        env,
+        `${IMDS_URL}/metadata/instance/compute/azEnvironment?api-version=2021-02-01&format=text`,
+        { Metadata: "true" },
+      );
       assert.strictEqual(cloud.body, "AzurePublicCloud");
-      const tok = await call(env, `${IMDS_URL}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/`, { Metadata: "true" });
+      const tok = await call(
+        env,
+        `${IMDS_URL}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/`,
+        { Metadata: "true" },
+      );
       const body = JSON.parse(tok.body);
       assert.strictEqual(typeof body.expires_on, "string");
       assert.strictEqual(Number(body.expires_on), Math.floor(loop.now() / 1000) + 86399);
@@ -200,16 +237,25 @@ describe("fleet simulation: simulated IMDS and ARM", () => {
     let done = 0;
     for (const vm of s.vms) {
       const env = azure.envFor(vm);
-      void env.request({ method: "GET", url: `${ARM_URL}${vmResourceId(vm.index)}?api-version=2024-11-01`, headers: { Authorization: "Bearer t" }, timeoutMs: 10_000 }).then((r) => {
-        results.push(r);
-        done++;
-      });
+      void env
+        .request({
+          method: "GET",
+          url: `${ARM_URL}${vmResourceId(vm.index)}?api-version=2024-11-01`,
+          headers: { Authorization: "Bearer t" },
+          timeoutMs: 10_000,
+        })
+        .then((r) => {
+          results.push(r);
+          done++;
+        });
     }
     await loop.run(() => done === 300);
     const statuses = results.map((r) => (r.kind === "response" ? r.status : 0));
     assert.strictEqual(statuses.filter((x) => x === 200).length, 250);
     assert.strictEqual(statuses.filter((x) => x === 429).length, 50);
-    const throttled = results.find((r) => r.kind === "response" && r.status === 429) as HttpResult & { kind: "response" };
+    const throttled = results.find((r) => r.kind === "response" && r.status === 429) as HttpResult & {
+      kind: "response";
+    };
     assert.strictEqual(throttled.headers["retry-after"], "1");
     assert.strictEqual(throttled.headers["x-ms-ratelimit-remaining-subscription-reads"], "0");
     assert.strictEqual(azure.counters.throttledByArm, 50);
@@ -243,11 +289,23 @@ describe("fleet simulation: simulated IMDS and ARM", () => {
     let done = false;
     const states: string[] = [];
     void (async () => {
-      states.push(JSON.parse((await call(env, `${ARM_URL}${vmResourceId(0)}?api-version=2024-11-01`, { Authorization: "Bearer t" })).body).properties.provisioningState);
+      states.push(
+        JSON.parse(
+          (await call(env, `${ARM_URL}${vmResourceId(0)}?api-version=2024-11-01`, { Authorization: "Bearer t" })).body,
+        ).properties.provisioningState,
+      );
       await env.sleep(vm.succeeded - loop.now());
-      states.push(JSON.parse((await call(env, `${ARM_URL}${vmResourceId(0)}?api-version=2024-11-01`, { Authorization: "Bearer t" })).body).properties.provisioningState);
+      states.push(
+        JSON.parse(
+          (await call(env, `${ARM_URL}${vmResourceId(0)}?api-version=2024-11-01`, { Authorization: "Bearer t" })).body,
+        ).properties.provisioningState,
+      );
       await env.sleep(s.scaleSetSucceeded - loop.now());
-      states.push(JSON.parse((await call(env, `${ARM_URL}${SCALE_SET_ID}?api-version=2024-11-01`, { Authorization: "Bearer t" })).body).properties.provisioningState);
+      states.push(
+        JSON.parse(
+          (await call(env, `${ARM_URL}${SCALE_SET_ID}?api-version=2024-11-01`, { Authorization: "Bearer t" })).body,
+        ).properties.provisioningState,
+      );
       done = true;
     })();
     await loop.run(() => done);
@@ -266,7 +324,13 @@ describe("fleet simulation: small fleets end to end", function () {
   });
 
   it("the tutorial's script at N=1000, all created within a minute, is throttled and starts workers on deleted extras", async () => {
-    const r = await runFleet(runTutorial, { requested: 1000, overprovision: true, seed: 1001, gate: false, createPerS: 50 });
+    const r = await runFleet(runTutorial, {
+      requested: 1000,
+      overprovision: true,
+      seed: 1001,
+      gate: false,
+      createPerS: 50,
+    });
     assert.ok(r.throttled > 1000, `429s ${r.throttled}`);
     assert.ok(r.workersOnDeleted > 0, "no worker on a deleted extra");
   });

@@ -26,9 +26,9 @@ describe("the hpc-workers package", () => {
   it("packs every file the compiled library requires, and the waiter bundle", function () {
     this.timeout(60000);
     const { execFileSync } = require("child_process");
-    const packed: string[] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: ROOT, encoding: "utf8" }))[0].files.map(
-      (f: { path: string }) => f.path,
-    );
+    const packed: string[] = JSON.parse(
+      execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: ROOT, encoding: "utf8" }),
+    )[0].files.map((f: { path: string }) => f.path);
     assert.ok(packed.includes("agent/dist/waiter.js"));
     const fs = require("fs");
     for (const file of packed.filter((f) => f.startsWith("bin/") && f.endsWith(".js"))) {

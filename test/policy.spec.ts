@@ -6,7 +6,13 @@
 import * as assert from "assert";
 import * as zlib from "zlib";
 import * as YAML from "yaml";
-import { LAUNCHER_PATH, MAX_CUSTOM_DATA_BYTES, READER_ROLE_DEFINITION_GUID, WAITER_PATH, WORKER_UNIT } from "../components/defaults";
+import {
+  LAUNCHER_PATH,
+  MAX_CUSTOM_DATA_BYTES,
+  READER_ROLE_DEFINITION_GUID,
+  WAITER_PATH,
+  WORKER_UNIT,
+} from "../components/defaults";
 import { PolicyConfigInput, ResourceSnapshot, Violation, evaluatePolicies, hasMandatory } from "../policy/evaluate";
 import {
   DEFAULT_CUSTOM_DATA_SOFT_BUDGET_BYTES,
@@ -37,18 +43,30 @@ const URN = {
   rg: "urn:pulumi:test::hpc-workers::azure-native:resources:ResourceGroup::hpc-test-rg",
   component: "urn:pulumi:test::hpc-workers::hpc-workers:index:WorkerScaleSet::workers",
   vmss: "urn:pulumi:test::hpc-workers::hpc-workers:index:WorkerScaleSet$azure-native:compute:VirtualMachineScaleSet::workers-vmss",
-  reader: "urn:pulumi:test::hpc-workers::hpc-workers:index:WorkerScaleSet$azure-native:authorization:RoleAssignment::workers-reader",
+  reader:
+    "urn:pulumi:test::hpc-workers::hpc-workers:index:WorkerScaleSet$azure-native:authorization:RoleAssignment::workers-reader",
 };
 
 const b64 = (text: string | Buffer) => Buffer.from(text).toString("base64");
 const gzb64 = (text: string) => zlib.gzipSync(Buffer.from(text)).toString("base64");
 
 /** A cloud-init document shaped like renderCustomData's: waiter, launcher and the worker unit. */
-function cloudInit(opts: { waiter?: boolean; extraRuncmd?: string[]; extraFiles?: object[]; filler?: string } = {}): string {
+function cloudInit(
+  opts: { waiter?: boolean; extraRuncmd?: string[]; extraFiles?: object[]; filler?: string } = {},
+): string {
   const files: object[] = [];
   if (opts.waiter !== false) {
-    files.push({ path: WAITER_PATH, content: gzb64("/* waiter bundle */ process.exit(0);"), encoding: "gz+b64", permissions: "0644" });
-    files.push({ path: LAUNCHER_PATH, content: `#!/bin/sh\nnode ${WAITER_PATH} || exit $?\nexec /bin/sh -c "$(cat /etc/hpc-workers/worker-command)"\n`, permissions: "0755" });
+    files.push({
+      path: WAITER_PATH,
+      content: gzb64("/* waiter bundle */ process.exit(0);"),
+      encoding: "gz+b64",
+      permissions: "0644",
+    });
+    files.push({
+      path: LAUNCHER_PATH,
+      content: `#!/bin/sh\nnode ${WAITER_PATH} || exit $?\nexec /bin/sh -c "$(cat /etc/hpc-workers/worker-command)"\n`,
+      permissions: "0755",
+    });
     files.push({ path: UNIT_PATH, content: `[Service]\nType=exec\nExecStart=${LAUNCHER_PATH}\n`, permissions: "0644" });
   }
   files.push(...(opts.extraFiles ?? []));
@@ -84,7 +102,14 @@ function happyModel(delivery: "systemd" | "customScript" = "systemd"): Model {
           customData: b64(cloudInit()),
           linuxConfiguration: {
             disablePasswordAuthentication: true,
-            ssh: { publicKeys: [{ path: "/home/azureuser/.ssh/authorized_keys", keyData: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG test" }] },
+            ssh: {
+              publicKeys: [
+                {
+                  path: "/home/azureuser/.ssh/authorized_keys",
+                  keyData: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG test",
+                },
+              ],
+            },
           },
         },
         extensionProfile:
@@ -110,12 +135,38 @@ function happyModel(delivery: "systemd" | "customScript" = "systemd"): Model {
 }
 
 function snapshots(m: Model): ResourceSnapshot[] {
-  const vmssOutputs = { ...m.vmss, ...m.vmssOutputs, identity: m.vmss.identity ? { ...m.vmss.identity, ...m.vmssOutputs.identity } : undefined };
+  const vmssOutputs = {
+    ...m.vmss,
+    ...m.vmssOutputs,
+    identity: m.vmss.identity ? { ...m.vmss.identity, ...m.vmssOutputs.identity } : undefined,
+  };
   const out: ResourceSnapshot[] = [
     { type: "pulumi:pulumi:Stack", name: "hpc-workers-test", urn: URN.stack, inputs: {}, outputs: {} },
-    { type: "azure-native:resources:ResourceGroup", name: "hpc-test-rg", urn: URN.rg, parent: URN.stack, inputs: { location: "westeurope" }, outputs: { id: RG_ID } },
-    { type: "hpc-workers:index:WorkerScaleSet", name: "workers", urn: URN.component, parent: URN.stack, inputs: {}, outputs: {} },
-    { type: "azure-native:compute:VirtualMachineScaleSet", name: "workers-vmss", urn: URN.vmss, parent: URN.component, inputs: m.vmss, outputs: vmssOutputs, dependencies: [URN.rg] },
+    {
+      type: "azure-native:resources:ResourceGroup",
+      name: "hpc-test-rg",
+      urn: URN.rg,
+      parent: URN.stack,
+      inputs: { location: "westeurope" },
+      outputs: { id: RG_ID },
+    },
+    {
+      type: "hpc-workers:index:WorkerScaleSet",
+      name: "workers",
+      urn: URN.component,
+      parent: URN.stack,
+      inputs: {},
+      outputs: {},
+    },
+    {
+      type: "azure-native:compute:VirtualMachineScaleSet",
+      name: "workers-vmss",
+      urn: URN.vmss,
+      parent: URN.component,
+      inputs: m.vmss,
+      outputs: vmssOutputs,
+      dependencies: [URN.rg],
+    },
   ];
   if (m.reader) {
     out.push({
@@ -131,7 +182,11 @@ function snapshots(m: Model): ResourceSnapshot[] {
   return out;
 }
 
-async function evaluate(change: (m: Model) => void = () => {}, config?: PolicyConfigInput, delivery?: "systemd" | "customScript"): Promise<Violation[]> {
+async function evaluate(
+  change: (m: Model) => void = () => {},
+  config?: PolicyConfigInput,
+  delivery?: "systemd" | "customScript",
+): Promise<Violation[]> {
   const m = happyModel(delivery);
   change(m);
   return evaluatePolicies(policies, snapshots(m), { config });
@@ -145,32 +200,55 @@ describe("policy pack: the happy stack", () => {
   });
 
   it("passes every policy for a Custom Script Extension that starts the launcher's unit, even with extensions on the extra VMs", async () => {
-    assert.deepStrictEqual(await evaluate((m) => (m.vmss.doNotRunExtensionsOnOverprovisionedVMs = false), undefined, "customScript"), []);
+    assert.deepStrictEqual(
+      await evaluate((m) => (m.vmss.doNotRunExtensionsOnOverprovisionedVMs = false), undefined, "customScript"),
+      [],
+    );
   });
 
   it("passes a scale set that does not overprovision and ships no waiter", async () => {
     const vs = await evaluate((m) => {
       m.vmss.overprovision = false;
-      m.vmss.virtualMachineProfile.osProfile.customData = b64("#cloud-config\nruncmd:\n  - [sh, -c, 'nohup /usr/local/bin/worker &']\n");
+      m.vmss.virtualMachineProfile.osProfile.customData = b64(
+        "#cloud-config\nruncmd:\n  - [sh, -c, 'nohup /usr/local/bin/worker &']\n",
+      );
     });
     assert.deepStrictEqual(vs, []);
   });
 
   it("passes gzip-compressed custom data that ships the waiter", async () => {
-    assert.deepStrictEqual(await evaluate((m) => (m.vmss.virtualMachineProfile.osProfile.customData = gzb64(cloudInit()))), []);
+    assert.deepStrictEqual(
+      await evaluate((m) => (m.vmss.virtualMachineProfile.osProfile.customData = gzb64(cloudInit()))),
+      [],
+    );
   });
 });
 
 describe("policy pack: one changed field, exactly one violation", () => {
   const cases: [string, string, (m: Model) => void, ("systemd" | "customScript")?][] = [
     ["the identity is removed", "waiter-scale-set-identity-and-orchestration", (m) => delete m.vmss.identity],
-    ["the identity is UserAssigned only", "waiter-scale-set-identity-and-orchestration", (m) => (m.vmss.identity = { type: "UserAssigned" })],
-    ["orchestration is Flexible", "waiter-scale-set-identity-and-orchestration", (m) => (m.vmss.orchestrationMode = "Flexible")],
-    ["orchestrationMode is left unset", "waiter-scale-set-identity-and-orchestration", (m) => delete m.vmss.orchestrationMode],
+    [
+      "the identity is UserAssigned only",
+      "waiter-scale-set-identity-and-orchestration",
+      (m) => (m.vmss.identity = { type: "UserAssigned" }),
+    ],
+    [
+      "orchestration is Flexible",
+      "waiter-scale-set-identity-and-orchestration",
+      (m) => (m.vmss.orchestrationMode = "Flexible"),
+    ],
+    [
+      "orchestrationMode is left unset",
+      "waiter-scale-set-identity-and-orchestration",
+      (m) => delete m.vmss.orchestrationMode,
+    ],
     [
       "custom data starts the worker without the waiter",
       "overprovisioning-gated-by-waiter",
-      (m) => (m.vmss.virtualMachineProfile.osProfile.customData = b64(cloudInit({ waiter: false, extraRuncmd: ["nohup /usr/local/bin/worker &"] }))),
+      (m) =>
+        (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+          cloudInit({ waiter: false, extraRuncmd: ["nohup /usr/local/bin/worker &"] }),
+        )),
     ],
     [
       "overprovision is unset (platform default true) and custom data has no waiter",
@@ -185,36 +263,72 @@ describe("policy pack: one changed field, exactly one violation", () => {
       "overprovisioning-gated-by-waiter",
       (m) => {
         m.vmss.doNotRunExtensionsOnOverprovisionedVMs = false;
-        m.vmss.virtualMachineProfile.extensionProfile.extensions[0].protectedSettings = { commandToExecute: "nohup /usr/local/bin/worker &" };
+        m.vmss.virtualMachineProfile.extensionProfile.extensions[0].protectedSettings = {
+          commandToExecute: "nohup /usr/local/bin/worker &",
+        };
         delete m.vmss.virtualMachineProfile.extensionProfile.extensions[0].settings;
       },
       "customScript",
     ],
-    ["password authentication is enabled", "linux-ssh-key-only", (m) => (m.vmss.virtualMachineProfile.osProfile.linuxConfiguration.disablePasswordAuthentication = false)],
-    ["an admin password is set", "linux-ssh-key-only", (m) => (m.vmss.virtualMachineProfile.osProfile.adminPassword = "S3cret-Passw0rd")],
+    [
+      "password authentication is enabled",
+      "linux-ssh-key-only",
+      (m) => (m.vmss.virtualMachineProfile.osProfile.linuxConfiguration.disablePasswordAuthentication = false),
+    ],
+    [
+      "an admin password is set",
+      "linux-ssh-key-only",
+      (m) => (m.vmss.virtualMachineProfile.osProfile.adminPassword = "S3cret-Passw0rd"),
+    ],
     [
       "custom data is over the platform limit",
       "custom-data-platform-limit",
-      (m) => (m.vmss.virtualMachineProfile.osProfile.customData = b64(cloudInit({ filler: `# ${"x".repeat(MAX_CUSTOM_DATA_BYTES)}\n` }))),
+      (m) =>
+        (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+          cloudInit({ filler: `# ${"x".repeat(MAX_CUSTOM_DATA_BYTES)}\n` }),
+        )),
     ],
-    ["custom data is not base64", "custom-data-platform-limit", (m) => (m.vmss.virtualMachineProfile.osProfile.customData = cloudInit())],
+    [
+      "custom data is not base64",
+      "custom-data-platform-limit",
+      (m) => (m.vmss.virtualMachineProfile.osProfile.customData = cloudInit()),
+    ],
     [
       "custom data is over the soft budget",
       "custom-data-soft-budget",
-      (m) => (m.vmss.virtualMachineProfile.osProfile.customData = b64(cloudInit({ filler: `# ${"x".repeat(DEFAULT_CUSTOM_DATA_SOFT_BUDGET_BYTES)}\n` }))),
+      (m) =>
+        (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+          cloudInit({ filler: `# ${"x".repeat(DEFAULT_CUSTOM_DATA_SOFT_BUDGET_BYTES)}\n` }),
+        )),
     ],
-    ["the role is Contributor", "role-assignment-reader-only", (m) => (m.reader!.roleDefinitionId = READER_ID.replace(READER_ROLE_DEFINITION_GUID, CONTRIBUTOR_GUID))],
-    ["the scope is the subscription", "role-assignment-scope-resource-group-or-narrower", (m) => (m.reader!.scope = `/subscriptions/${SUB}`)],
+    [
+      "the role is Contributor",
+      "role-assignment-reader-only",
+      (m) => (m.reader!.roleDefinitionId = READER_ID.replace(READER_ROLE_DEFINITION_GUID, CONTRIBUTOR_GUID)),
+    ],
+    [
+      "the scope is the subscription",
+      "role-assignment-scope-resource-group-or-narrower",
+      (m) => (m.reader!.scope = `/subscriptions/${SUB}`),
+    ],
     [
       "the scope is a management group",
       "role-assignment-scope-resource-group-or-narrower",
       (m) => (m.reader!.scope = "/providers/Microsoft.Management/managementGroups/corp"),
     ],
-    ["the scope is the tenant root", "role-assignment-scope-resource-group-or-narrower", (m) => (m.reader!.scope = "/")],
+    [
+      "the scope is the tenant root",
+      "role-assignment-scope-resource-group-or-narrower",
+      (m) => (m.reader!.scope = "/"),
+    ],
     ["principalType is User", "role-assignment-service-principal-type", (m) => (m.reader!.principalType = "User")],
     ["principalType is unset", "role-assignment-service-principal-type", (m) => delete m.reader!.principalType],
     ["the Reader assignment is missing", "waiter-scale-set-has-reader", (m) => delete m.reader],
-    ["the Reader assignment is on another resource group", "waiter-scale-set-has-reader", (m) => (m.reader!.scope = `/subscriptions/${SUB}/resourceGroups/elsewhere`)],
+    [
+      "the Reader assignment is on another resource group",
+      "waiter-scale-set-has-reader",
+      (m) => (m.reader!.scope = `/subscriptions/${SUB}/resourceGroups/elsewhere`),
+    ],
   ];
   for (const [what, policy, change, delivery] of cases) {
     it(`reports ${policy} when ${what}`, async () => {
@@ -226,15 +340,27 @@ describe("policy pack: one changed field, exactly one violation", () => {
   }
 
   const secrets: [string, string][] = [
-    ["a private key", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n-----END OPENSSH PRIVATE KEY-----"],
-    ["a storage account key", "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zml4dHVyZS1rZXktZml4dHVyZS1rZXktZml4dHVyZS1rZXk=;EndpointSuffix=core.windows.net"],
-    ["a SAS signature", "https://acct.blob.core.windows.net/c/b?sv=2022-11-02&se=2030-01-01&sp=r&sig=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789%2B%3D"],
+    [
+      "a private key",
+      "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n-----END OPENSSH PRIVATE KEY-----",
+    ],
+    [
+      "a storage account key",
+      "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zml4dHVyZS1rZXktZml4dHVyZS1rZXktZml4dHVyZS1rZXk=;EndpointSuffix=core.windows.net",
+    ],
+    [
+      "a SAS signature",
+      "https://acct.blob.core.windows.net/c/b?sv=2022-11-02&se=2030-01-01&sp=r&sig=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789%2B%3D",
+    ],
     ["a password", "DB_PASSWORD=hunter2hunter2"],
   ];
   for (const [kind, secret] of secrets) {
     it(`reports custom-data-no-secrets when custom data carries ${kind}, naming the kind but not the value`, async () => {
       const vs = await evaluate(
-        (m) => (m.vmss.virtualMachineProfile.osProfile.customData = b64(cloudInit({ extraFiles: [{ path: "/etc/worker.env", content: b64(secret), encoding: "b64" }] }))),
+        (m) =>
+          (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+            cloudInit({ extraFiles: [{ path: "/etc/worker.env", content: b64(secret), encoding: "b64" }] }),
+          )),
       );
       assert.deepStrictEqual(names(vs), ["custom-data-no-secrets"]);
       assert.match(vs[0].message, new RegExp(kind));
@@ -243,7 +369,10 @@ describe("policy pack: one changed field, exactly one violation", () => {
   }
 
   it("reports custom-data-no-secrets for a cloud-init user password", async () => {
-    const text = cloudInit().replace("#cloud-config\n", "#cloud-config\nusers:\n  - name: ops\n    plain_text_passwd: letmein123\n");
+    const text = cloudInit().replace(
+      "#cloud-config\n",
+      "#cloud-config\nusers:\n  - name: ops\n    plain_text_passwd: letmein123\n",
+    );
     const vs = await evaluate((m) => (m.vmss.virtualMachineProfile.osProfile.customData = b64(text)));
     assert.deepStrictEqual(names(vs), ["custom-data-no-secrets"]);
   });
@@ -251,9 +380,12 @@ describe("policy pack: one changed field, exactly one violation", () => {
 
 describe("policy pack: configuration", () => {
   it("accepts an allow-listed role from the policy config", async () => {
-    const vs = await evaluate((m) => (m.reader!.roleDefinitionId = READER_ID.replace(READER_ROLE_DEFINITION_GUID, CONTRIBUTOR_GUID)), {
-      "role-assignment-reader-only": { allowedRoleDefinitionIds: [READER_ROLE_DEFINITION_GUID, CONTRIBUTOR_GUID] },
-    });
+    const vs = await evaluate(
+      (m) => (m.reader!.roleDefinitionId = READER_ID.replace(READER_ROLE_DEFINITION_GUID, CONTRIBUTOR_GUID)),
+      {
+        "role-assignment-reader-only": { allowedRoleDefinitionIds: [READER_ROLE_DEFINITION_GUID, CONTRIBUTOR_GUID] },
+      },
+    );
     assert.deepStrictEqual(vs, []);
   });
 
@@ -264,11 +396,18 @@ describe("policy pack: configuration", () => {
   });
 
   it("honours an enforcement level from config, and disabled turns a rule off", async () => {
-    const contributor = (m: Model) => (m.reader!.roleDefinitionId = READER_ID.replace(READER_ROLE_DEFINITION_GUID, CONTRIBUTOR_GUID));
+    const contributor = (m: Model) =>
+      (m.reader!.roleDefinitionId = READER_ID.replace(READER_ROLE_DEFINITION_GUID, CONTRIBUTOR_GUID));
     const advisory = await evaluate(contributor, { "role-assignment-reader-only": "advisory" });
-    assert.deepStrictEqual(advisory.map((v) => v.enforcementLevel), ["advisory"]);
+    assert.deepStrictEqual(
+      advisory.map((v) => v.enforcementLevel),
+      ["advisory"],
+    );
     assert.strictEqual(hasMandatory(advisory), false);
-    assert.deepStrictEqual(await evaluate(contributor, { "role-assignment-reader-only": { enforcementLevel: "disabled" } }), []);
+    assert.deepStrictEqual(
+      await evaluate(contributor, { "role-assignment-reader-only": { enforcementLevel: "disabled" } }),
+      [],
+    );
   });
 });
 
@@ -315,7 +454,11 @@ describe("policy pack: unknown values during a preview", () => {
   });
 
   it("the role assignment checks accept undefined and unknown values without throwing", () => {
-    for (const props of [{}, { principalId: undefined }, { principalId: UNKNOWN_STRING, scope: UNKNOWN_STRING, roleDefinitionId: UNKNOWN_STRING }]) {
+    for (const props of [
+      {},
+      { principalId: undefined },
+      { principalId: UNKNOWN_STRING, scope: UNKNOWN_STRING, roleDefinitionId: UNKNOWN_STRING },
+    ]) {
       assert.deepStrictEqual(checkAssignmentRole(props, [READER_ROLE_DEFINITION_GUID]), []);
       assert.deepStrictEqual(checkAssignmentScope(props), []);
     }
@@ -332,7 +475,10 @@ describe("policy pack: metadata and helpers", () => {
       seen.add(p.name);
       assert.match(p.description, /^[A-Z][^]*\.$/);
       assert.ok(p.enforcementLevel === "mandatory" || p.enforcementLevel === "advisory", p.name);
-      assert.ok(!("enforcementLevel" in (p.configSchema?.properties ?? {})), "enforcementLevel is reserved in configSchema");
+      assert.ok(
+        !("enforcementLevel" in (p.configSchema?.properties ?? {})),
+        "enforcementLevel is reserved in configSchema",
+      );
     }
     assert.strictEqual(policies.length, resourcePolicies.length + stackPolicies.length);
     assert.strictEqual(policies.length, 10);
@@ -340,8 +486,14 @@ describe("policy pack: metadata and helpers", () => {
   });
 
   it("finds literal secrets but not boolean settings or variable references", () => {
-    assert.deepStrictEqual(findSecrets("disable_password: true\npassword: $DB_PASSWORD\nusers:\n  - lock_passwd: true\nssh_pwauth: false\n"), []);
-    assert.deepStrictEqual(findSecrets("x\nmysql --password=abc123 db"), ["a password (line 2)", "a password flag (line 2)"]);
+    assert.deepStrictEqual(
+      findSecrets("disable_password: true\npassword: $DB_PASSWORD\nusers:\n  - lock_passwd: true\nssh_pwauth: false\n"),
+      [],
+    );
+    assert.deepStrictEqual(findSecrets("x\nmysql --password=abc123 db"), [
+      "a password (line 2)",
+      "a password flag (line 2)",
+    ]);
   });
 
   it("classifies role assignment scopes", () => {
@@ -383,10 +535,15 @@ describe("policy pack: served over gRPC as the Pulumi CLI runs it", function () 
   let child: import("child_process").ChildProcess;
   let client: any;
   const call = <T>(method: string, req: unknown): Promise<T> =>
-    new Promise((resolve, reject) => client[method](req, (err: Error | null, resp: T) => (err ? reject(err) : resolve(resp))));
+    new Promise((resolve, reject) =>
+      client[method](req, (err: Error | null, resp: T) => (err ? reject(err) : resolve(resp))),
+    );
 
   before(async () => {
-    child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "index.ts"], { cwd: POLICY_DIR, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "index.ts"], {
+      cwd: POLICY_DIR,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
     const port = await new Promise<string>((resolve, reject) => {
@@ -404,7 +561,9 @@ describe("policy pack: served over gRPC as the Pulumi CLI runs it", function () 
   const options = () => new analyzerPb.AnalyzerResourceOptions();
   const struct = (props: object) => Struct.fromJavaScript(JSON.parse(JSON.stringify(props)));
   const diagnostics = (resp: any) =>
-    resp.getDiagnosticsList().map((d: any) => ({ policy: d.getPolicyname(), level: d.getEnforcementlevel(), message: d.getMessage() }));
+    resp
+      .getDiagnosticsList()
+      .map((d: any) => ({ policy: d.getPolicyname(), level: d.getEnforcementlevel(), message: d.getMessage() }));
 
   async function analyze(snapshot: ResourceSnapshot) {
     const req = new analyzerPb.AnalyzeRequest();
@@ -442,7 +601,13 @@ describe("policy pack: served over gRPC as the Pulumi CLI runs it", function () 
   it("announces the pack's name and every policy with its config schema", async () => {
     const info: any = await call("getAnalyzerInfo", new Empty());
     assert.strictEqual(info.getName(), PACK_NAME);
-    assert.deepStrictEqual(info.getPoliciesList().map((p: any) => p.getName()).sort(), policies.map((p) => p.name).sort());
+    assert.deepStrictEqual(
+      info
+        .getPoliciesList()
+        .map((p: any) => p.getName())
+        .sort(),
+      policies.map((p) => p.name).sort(),
+    );
   });
 
   it("passes the happy stack, resource by resource and as a stack, with the principal unknown as in a preview", async () => {
@@ -458,7 +623,10 @@ describe("policy pack: served over gRPC as the Pulumi CLI runs it", function () 
     const m = happyModel();
     m.vmss.virtualMachineProfile.osProfile.linuxConfiguration.disablePasswordAuthentication = false;
     const found = await analyze(snapshots(m).find((s) => s.name === "workers-vmss")!);
-    assert.deepStrictEqual(found.map((d: any) => [d.policy, d.level]), [["linux-ssh-key-only", MANDATORY]]);
+    assert.deepStrictEqual(
+      found.map((d: any) => [d.policy, d.level]),
+      [["linux-ssh-key-only", MANDATORY]],
+    );
     assert.match(found[0].message, /disablePasswordAuthentication: true/);
   });
 
@@ -468,7 +636,10 @@ describe("policy pack: served over gRPC as the Pulumi CLI runs it", function () 
     m.vmssOutputs.identity.principalId = UNKNOWN_STRING;
     m.reader!.roleDefinitionId = READER_ID.replace(READER_ROLE_DEFINITION_GUID, CONTRIBUTOR_GUID);
     const found = await analyzeStack(snapshots(m));
-    assert.deepStrictEqual(found.map((d: any) => [d.policy, d.level]), [["role-assignment-reader-only", MANDATORY]]);
+    assert.deepStrictEqual(
+      found.map((d: any) => [d.policy, d.level]),
+      [["role-assignment-reader-only", MANDATORY]],
+    );
   });
 
   it("reads policy config sent by the CLI", async () => {
@@ -479,7 +650,10 @@ describe("policy pack: served over gRPC as the Pulumi CLI runs it", function () 
     req.getPolicyconfigMap().set("custom-data-soft-budget", cfg);
     await call("configure", req);
     const found = await analyze(snapshots(happyModel()).find((s) => s.name === "workers-vmss")!);
-    assert.deepStrictEqual(found.map((d: any) => d.policy), ["custom-data-soft-budget"]);
+    assert.deepStrictEqual(
+      found.map((d: any) => d.policy),
+      ["custom-data-soft-budget"],
+    );
     assert.match(found[0].message, /soft budget of 100\b/);
   });
 });

@@ -9,7 +9,17 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { MAX_CUSTOM_DATA_BYTES, READER_ROLE_DEFINITION_GUID } from "../components/defaults";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, PreviewResult, UsageError, loadConfig, matchesType, parseArgs, previewOffline } from "../scripts/preview-offline";
+import {
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  PreviewResult,
+  UsageError,
+  loadConfig,
+  matchesType,
+  parseArgs,
+  previewOffline,
+} from "../scripts/preview-offline";
 
 const ROOT = path.resolve(__dirname, "..");
 const PROGRAMS = path.join(ROOT, "test", "fixtures", "programs");
@@ -23,7 +33,12 @@ interface Captured extends PreviewResult {
 async function preview(...argv: string[]): Promise<Captured> {
   const out: string[] = [];
   const err: string[] = [];
-  const result = await previewOffline(argv, (l) => out.push(l), (l) => err.push(l), ROOT);
+  const result = await previewOffline(
+    argv,
+    (l) => out.push(l),
+    (l) => err.push(l),
+    ROOT,
+  );
   return { ...result, stdout: out.join("\n"), stderr: err.join("\n") };
 }
 
@@ -67,18 +82,32 @@ describe("preview:offline: the shipped program with the dev stack", () => {
     ]);
     assert.match(run.stdout, /^ \+ {3}pulumi:pulumi:Stack +hpc-workers-dev +create$/m);
     assert.match(run.stdout, /^ \+ {3}[├└]─ hpc-workers:index:WorkerScaleSet +hpc-dev-workers +create$/m);
-    assert.match(run.stdout, /^ \+ {3}[│ ] {2}[├└]─ azure-native:compute:VirtualMachineScaleSet +hpc-dev-workers-vmss +create$/m);
-    assert.match(run.stdout, /^ \+ {3}[│ ] {2}[├└]─ azure-native:authorization:RoleAssignment +hpc-dev-workers-reader +create$/m);
+    assert.match(
+      run.stdout,
+      /^ \+ {3}[│ ] {2}[├└]─ azure-native:compute:VirtualMachineScaleSet +hpc-dev-workers-vmss +create$/m,
+    );
+    assert.match(
+      run.stdout,
+      /^ \+ {3}[│ ] {2}[├└]─ azure-native:authorization:RoleAssignment +hpc-dev-workers-reader +create$/m,
+    );
     assert.match(run.stdout, /Resources: \+ 9 to create/);
   });
 
   it("summarises the role, its resource-group scope and principalType, the delivery mode and the custom-data size", () => {
-    assert.match(run.stdout, new RegExp(`role: +Reader +/subscriptions/[^/]+/providers/Microsoft.Authorization/roleDefinitions/${READER_ROLE_DEFINITION_GUID}`));
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `role: +Reader +/subscriptions/[^/]+/providers/Microsoft.Authorization/roleDefinitions/${READER_ROLE_DEFINITION_GUID}`,
+      ),
+    );
     assert.match(run.stdout, /scope: +\/subscriptions\/[^/]+\/resourceGroups\/hpc-dev-rg$/m);
     assert.match(run.stdout, /principalType: ServicePrincipal/);
     assert.match(run.stdout, /principal: +identity of hpc-dev-workers-vmss/);
     assert.match(run.stdout, /delivery: +systemd \(unit\) \[config delivery: systemd\]/);
-    const size = /custom data: +([\d,]+) bytes decoded.* of the 65,535-byte limit \([\d.]+%\), ([\d,]+) chars base64/.exec(run.stdout);
+    const size =
+      /custom data: +([\d,]+) bytes decoded.* of the 65,535-byte limit \([\d.]+%\), ([\d,]+) chars base64/.exec(
+        run.stdout,
+      );
     assert.ok(size, run.stdout);
     const decoded = Number(size[1].replace(/,/g, ""));
     assert.ok(decoded > 0 && decoded <= MAX_CUSTOM_DATA_BYTES);
@@ -120,9 +149,17 @@ describe("preview:offline: each bad program is rejected with the right policy na
   }
 
   it("has a case for every bad program in the fixtures folder", () => {
-    const covered = new Set([...cases.map(([p]) => p), "good-azure-native.ts", "good-component.ts", "program-error.ts"]);
+    const covered = new Set([
+      ...cases.map(([p]) => p),
+      "good-azure-native.ts",
+      "good-component.ts",
+      "program-error.ts",
+    ]);
     const present = fs.readdirSync(PROGRAMS).filter((f) => f.endsWith(".ts"));
-    assert.deepStrictEqual(present.filter((f) => !covered.has(f)), []);
+    assert.deepStrictEqual(
+      present.filter((f) => !covered.has(f)),
+      [],
+    );
   });
 });
 
@@ -195,17 +232,25 @@ config:
   it("applies defaults, passes scalars as strings and arrays as JSON", () => {
     fs.writeFileSync(path.join(dir, "Pulumi.s.yaml"), "config:\n  proj:capacity: 3\n");
     const cfg = loadConfig(dir, "s");
-    assert.deepStrictEqual(cfg.values, { "proj:capacity": "3", "proj:overprovision": "true", "proj:tags": '["a","b"]', "proj:region": "westeurope" });
+    assert.deepStrictEqual(cfg.values, {
+      "proj:capacity": "3",
+      "proj:overprovision": "true",
+      "proj:tags": '["a","b"]',
+      "proj:region": "westeurope",
+    });
   });
 
   it("rejects a value of the wrong type, naming the key, the type and the file", () => {
     fs.writeFileSync(path.join(dir, "Pulumi.s.yaml"), "config:\n  proj:capacity: lots\n  proj:overprovision: maybe\n");
-    assert.throws(() => loadConfig(dir, "s"), (e: Error) => {
-      assert.ok(e instanceof UsageError);
-      assert.match(e.message, /proj:capacity must be of type integer \(got "lots"\): fix it in Pulumi\.s\.yaml/);
-      assert.match(e.message, /proj:overprovision must be of type boolean/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig(dir, "s"),
+      (e: Error) => {
+        assert.ok(e instanceof UsageError);
+        assert.match(e.message, /proj:capacity must be of type integer \(got "lots"\): fix it in Pulumi\.s\.yaml/);
+        assert.match(e.message, /proj:overprovision must be of type boolean/);
+        return true;
+      },
+    );
   });
 
   it("reports a required key with no value and no default", () => {

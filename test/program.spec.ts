@@ -7,7 +7,7 @@ import * as defaults from "../components/defaults";
 import { DEFAULT_WAITER_TIMEOUT_SECONDS } from "../components/waiterContract";
 import { WorkerKind } from "../components";
 import { decodeCustomData } from "../components/customData";
-import { MOCK_SUBSCRIPTION_ID, mockPrincipalId } from "./helpers";
+import { MOCK_SUBSCRIPTION_ID, mockPrincipalId } from "../testkit/pulumiMocks";
 import { ProgramRun, loadConfig, runProgram } from "../scripts/preview-offline";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -62,12 +62,20 @@ describe("the program (index.ts) with the dev stack", function () {
     assert.match(role.inputs.roleDefinitionId, new RegExp(`/roleDefinitions/${defaults.READER_ROLE_DEFINITION_GUID}$`));
     assert.equal(role.inputs.principalId, mockPrincipalId(vmss.name));
     assert.equal(run.outputs.principalId, mockPrincipalId(vmss.name));
-    assert.deepEqual(Object.keys(run.outputs).sort(), ["principalId", "resourceGroupName", "scaleSetId", "scaleSetName"]);
+    assert.deepEqual(Object.keys(run.outputs).sort(), [
+      "principalId",
+      "resourceGroupName",
+      "scaleSetId",
+      "scaleSetName",
+    ]);
   });
 });
 
 describe("Pulumi.yaml's config schema", () => {
-  const schema = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).config as Record<string, { type: string; default?: unknown; description?: string }>;
+  const schema = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).config as Record<
+    string,
+    { type: string; default?: unknown; description?: string }
+  >;
 
   it("runs index.ts as the program, not package.json's main (the library for other stacks)", () => {
     const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
@@ -94,7 +102,8 @@ describe("Pulumi.yaml's config schema", () => {
       installNodejs: defaults.DEFAULT_INSTALL_NODEJS,
       timeoutSeconds: DEFAULT_WAITER_TIMEOUT_SECONDS,
     };
-    for (const [key, value] of Object.entries(expected)) assert.deepEqual(schema[key]?.default, value, `Pulumi.yaml default of ${key}`);
+    for (const [key, value] of Object.entries(expected))
+      assert.deepEqual(schema[key]?.default, value, `Pulumi.yaml default of ${key}`);
   });
 
   it("has no default for what every stack must choose", () => {

@@ -1,9 +1,16 @@
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { DeliveryMode, MAX_CUSTOM_DATA_BYTES, WorkerScaleSet, WorkerScaleSetArgs, renderCustomData, sshKeyProblem } from "../components";
-import { ResourceRecorder, installMocks } from "./helpers";
-import { minimalArgs } from "./componentArgs";
+import {
+  DeliveryMode,
+  MAX_CUSTOM_DATA_BYTES,
+  WorkerScaleSet,
+  WorkerScaleSetArgs,
+  renderCustomData,
+  sshKeyProblem,
+} from "../components";
+import { ResourceRecorder, installMocks } from "../testkit/pulumiMocks";
+import { minimalArgs } from "../testkit/componentArgs";
 
 /** The InputPropertiesError a construction throws synchronously, or a failure. */
 function rejection(args: WorkerScaleSetArgs, name = "bad"): pulumi.InputPropertiesError {
@@ -18,7 +25,11 @@ function rejection(args: WorkerScaleSetArgs, name = "bad"): pulumi.InputProperti
 
 function expectOnly(args: WorkerScaleSetArgs, property: string, reason: RegExp) {
   const err = rejection(args);
-  assert.deepEqual(err.errors.map((e) => e.propertyPath), [property], err.message);
+  assert.deepEqual(
+    err.errors.map((e) => e.propertyPath),
+    [property],
+    err.message,
+  );
   assert.match(err.errors[0].reason, reason);
   assert.ok(err.errors[0].reason.startsWith(property), "the reason names the property first");
   assert.ok(err.message.includes(err.errors[0].reason), "the message carries every reason");
@@ -46,7 +57,11 @@ describe("WorkerScaleSet validation", () => {
   });
 
   it("rejects more than 100 VMs in a single placement group, saying how to fix it", () => {
-    expectOnly(minimalArgs({ capacity: 150, singlePlacementGroup: true }), "capacity", /0 to 100 .*set singlePlacementGroup to false/);
+    expectOnly(
+      minimalArgs({ capacity: 150, singlePlacementGroup: true }),
+      "capacity",
+      /0 to 100 .*set singlePlacementGroup to false/,
+    );
   });
 
   it("rejects an unknown delivery mode and lists the valid ones", () => {
@@ -79,8 +94,14 @@ describe("WorkerScaleSet validation", () => {
     // Random bytes barely compress, so even gzip cannot make this fit.
     const incompressible = crypto.randomBytes(90000).toString("base64");
     const err = rejection(minimalArgs({ workerCommand: `echo ${incompressible}` }));
-    assert.deepEqual(err.errors.map((e) => e.propertyPath), ["workerCommand"]);
-    assert.match(err.errors[0].reason, new RegExp(`custom data \\d+ bytes even gzip-compressed, over Azure's limit of ${MAX_CUSTOM_DATA_BYTES} bytes`));
+    assert.deepEqual(
+      err.errors.map((e) => e.propertyPath),
+      ["workerCommand"],
+    );
+    assert.match(
+      err.errors[0].reason,
+      new RegExp(`custom data \\d+ bytes even gzip-compressed, over Azure's limit of ${MAX_CUSTOM_DATA_BYTES} bytes`),
+    );
   });
 
   it("rejects an admin user name that Azure reserves", () => {
@@ -88,7 +109,11 @@ describe("WorkerScaleSet validation", () => {
   });
 
   it("rejects an image that mixes an id with marketplace fields", () => {
-    expectOnly(minimalArgs({ image: { id: "/subscriptions/x/images/y", publisher: "Canonical" } }), "image", /either id, or publisher/);
+    expectOnly(
+      minimalArgs({ image: { id: "/subscriptions/x/images/y", publisher: "Canonical" } }),
+      "image",
+      /either id, or publisher/,
+    );
   });
 
   it("rejects bad waiter settings", () => {
@@ -99,14 +124,25 @@ describe("WorkerScaleSet validation", () => {
 
   it("reports every problem at once and registers nothing", () => {
     const before = recorder.resources.length;
-    const err = rejection(minimalArgs({ capacity: 2.5, delivery: "cron" as DeliveryMode, workerCommand: "", sshPublicKey: "nope" }), "many");
-    assert.deepEqual(err.errors.map((e) => e.propertyPath).sort(), ["capacity", "delivery", "sshPublicKey", "workerCommand"]);
+    const err = rejection(
+      minimalArgs({ capacity: 2.5, delivery: "cron" as DeliveryMode, workerCommand: "", sshPublicKey: "nope" }),
+      "many",
+    );
+    assert.deepEqual(err.errors.map((e) => e.propertyPath).sort(), [
+      "capacity",
+      "delivery",
+      "sshPublicKey",
+      "workerCommand",
+    ]);
     assert.equal(recorder.resources.length, before);
   });
 
   it("leaves Outputs to the platform instead of guessing", () => {
     const err = rejection(minimalArgs({ capacity: pulumi.output(2.5), delivery: "cron" as DeliveryMode }));
-    assert.deepEqual(err.errors.map((e) => e.propertyPath), ["delivery"]);
+    assert.deepEqual(
+      err.errors.map((e) => e.propertyPath),
+      ["delivery"],
+    );
   });
 
   it("renderCustomData refuses what it cannot carry, naming the option", () => {
@@ -114,13 +150,20 @@ describe("WorkerScaleSet validation", () => {
       [{ delivery: DeliveryMode.Systemd, workerCommand: "a\0b" }, "workerCommand", /NUL/],
       [{ delivery: DeliveryMode.Systemd, workerCommand: "" }, "workerCommand", /non-empty/],
       [{ delivery: "cron", workerCommand: "w" }, "delivery", /"systemd", "cloudInit", "customScript"/],
-      [{ delivery: DeliveryMode.CloudInit, workerCommand: "w", workerUser: "Bad User" }, "workerUser", /Linux user name/],
+      [
+        { delivery: DeliveryMode.CloudInit, workerCommand: "w", workerUser: "Bad User" },
+        "workerUser",
+        /Linux user name/,
+      ],
       [{ delivery: DeliveryMode.CloudInit, workerCommand: "w", imdsUrl: "nope" }, "imdsUrl", /http:\/\//],
     ];
     for (const [options, property, reason] of cases) {
       assert.throws(
         () => renderCustomData(options as any),
-        (err: any) => pulumi.InputPropertiesError.isInstance(err) && err.errors[0].propertyPath === property && reason.test(err.message),
+        (err: any) =>
+          pulumi.InputPropertiesError.isInstance(err) &&
+          err.errors[0].propertyPath === property &&
+          reason.test(err.message),
         `${property}: ${JSON.stringify(options)}`,
       );
     }

@@ -15,10 +15,14 @@ const READS_BEFORE_FLIP = 3;
 export function everyBootScenario(delivery: DeliveryMode, trigger: string): void {
   describe(`${delivery} mode (${trigger}): boot while Creating, flip, reboot while Updating, flip`, function () {
     this.bail(true);
-    const s = new Scenario(delivery, { delivery, workerCommand: WORKER_COMMAND, overprovision: false }, {
-      vm: "Creating",
-      scaleSet: "Updating",
-    });
+    const s = new Scenario(
+      delivery,
+      { delivery, workerCommand: WORKER_COMMAND, overprovision: false },
+      {
+        vm: "Creating",
+        scaleSet: "Updating",
+      },
+    );
 
     before(() => s.start());
     after(() => s.dispose());
@@ -38,10 +42,17 @@ export function everyBootScenario(delivery: DeliveryMode, trigger: string): void
 
     it("polls ARM while Creating and does not start the worker", async () => {
       const reads = await s.waitForReads("vm", READS_BEFORE_FLIP, s.guest.bootStartedAt, FIRST_POLLS_TIMEOUT_MS);
-      assert.ok(reads.every((c) => c.status === 200), "the fake answered every read");
+      assert.ok(
+        reads.every((c) => c.status === 200),
+        "the fake answered every read",
+      );
       assert.strictEqual(s.fake.state.vm, "Creating");
       s.assertWorkerNotStarted(s.guest.bootStartedAt, "while the VM was Creating");
-      timing(delivery, `boot 1 to the waiter's read #${READS_BEFORE_FLIP}`, reads[READS_BEFORE_FLIP - 1].at - s.guest.bootStartedAt);
+      timing(
+        delivery,
+        `boot 1 to the waiter's read #${READS_BEFORE_FLIP}`,
+        reads[READS_BEFORE_FLIP - 1].at - s.guest.bootStartedAt,
+      );
     });
 
     it("starts the worker within seconds of Succeeded, with the command and argv byte for byte", async () => {

@@ -49,7 +49,10 @@ export function registryDir(): string {
   }
   if (!fs.existsSync(path.join(dir, OWNER_FILE))) {
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, OWNER_FILE), JSON.stringify({ pid: process.pid, startTime: procStartTime(process.pid) }));
+    fs.writeFileSync(
+      path.join(dir, OWNER_FILE),
+      JSON.stringify({ pid: process.pid, startTime: procStartTime(process.pid) }),
+    );
   }
   return dir;
 }

@@ -6,7 +6,7 @@
  */
 import * as assert from "assert";
 import { CustomDataOptions, encodeCustomData, renderCustomData } from "../../components";
-import { FakeAzure, FakeCall } from "../../test/fake-azure";
+import { FakeAzure, FakeCall } from "../../testkit/fake-azure";
 import { Guest, IMDS_ADDRESS } from "./guest";
 import { killAllTracked } from "./processes";
 import { SerialLine } from "./serial";
@@ -37,7 +37,11 @@ export class Scenario {
   bootTimeoutMs = 0;
   private fakeLog: string[] = [];
 
-  constructor(readonly name: string, options: ScenarioOptions, initial: { vm: string; scaleSet: string }) {
+  constructor(
+    readonly name: string,
+    options: ScenarioOptions,
+    initial: { vm: string; scaleSet: string },
+  ) {
     this.options = {
       ...options,
       // The fake serves IMDS and ARM on one port; the image carries nodejs (the guest has no mirror).
@@ -83,7 +87,10 @@ export class Scenario {
       .slice(-15)
       .map((c) => `    ${new Date(c.at).toISOString()} ${c.method} ${c.route} ${c.status}`)
       .join("\n");
-    const fakeLog = this.fakeLog.slice(-10).map((l) => `    ${l}`).join("\n");
+    const fakeLog = this.fakeLog
+      .slice(-10)
+      .map((l) => `    ${l}`)
+      .join("\n");
     return (
       `--- ${this.name}: console (last lines) ---\n${this.guest ? tail(this.guest.serial) : ""}\n` +
       `--- fake: last calls ---\n${calls}\n--- fake: log ---\n${fakeLog}\n` +
@@ -98,11 +105,10 @@ export class Scenario {
     const blocked =
       `cloud-init did not finish while the fake said VM=${state.vm}: something holds multi-user.target or ` +
       `cloud-final (a Type=oneshot unit that waits, an ExecStartPre that waits, a runcmd that waits)`;
-    const cloudInitDone = await this.guest.serial
-      .waitFor(CLOUD_INIT_DONE, blocked, timeoutMs, {
-        failOn: WORKER_STARTED,
-        aborted: () => this.guest.exited(),
-      });
+    const cloudInitDone = await this.guest.serial.waitFor(CLOUD_INIT_DONE, blocked, timeoutMs, {
+      failOn: WORKER_STARTED,
+      aborted: () => this.guest.exited(),
+    });
     const multiUser = this.guest.serial.find(MULTI_USER_REACHED);
     assert.ok(multiUser, `the console never said multi-user.target was reached (${this.guest.serial.file})`);
     return { cloudInitDone, multiUser };
@@ -175,7 +181,11 @@ export class Scenario {
     assert.deepStrictEqual(parsed.errors ?? [], [], `cloud-init reported errors: ${status.stdout}`);
     assert.strictEqual(parsed.status, "done", `cloud-init status: ${status.stdout}`);
     const schema = await this.rootShell("cloud-init schema --system", 60_000);
-    assert.strictEqual(schema.exitcode, 0, `cloud-init schema --system rejected the user-data:\n${schema.stdout}${schema.stderr}`);
+    assert.strictEqual(
+      schema.exitcode,
+      0,
+      `cloud-init schema --system rejected the user-data:\n${schema.stdout}${schema.stderr}`,
+    );
   }
 
   /** `systemctl show` of the worker unit, as a record. */

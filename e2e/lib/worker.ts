@@ -71,7 +71,11 @@ export function assertWorkerReport(line: string): void {
   // /proc/PID/cmdline is NUL-terminated: [..., "-c", COMMAND, ""]
   assert.strictEqual(parts[parts.length - 1], "", "cmdline ends with NUL");
   const received = parts[parts.length - 2];
-  assert.strictEqual(parts[parts.length - 3], "-c", `the worker was not run as sh -c COMMAND: ${JSON.stringify(parts)}`);
+  assert.strictEqual(
+    parts[parts.length - 3],
+    "-c",
+    `the worker was not run as sh -c COMMAND: ${JSON.stringify(parts)}`,
+  );
   assert.strictEqual(received, WORKER_COMMAND, "the command the worker's shell received differs from workerCommand");
   assert.deepStrictEqual(hexToBuffer(m[2]), argvBytes(EXPECTED_ARGV), "the worker's argv differs");
 }

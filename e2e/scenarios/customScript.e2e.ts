@@ -19,10 +19,14 @@ const READS_BEFORE_FLIP = 3;
 describe("customScript mode: the extension's command returns at once, the worker starts on Succeeded, not after a reboot", function () {
   this.bail(true);
   const delivery = DeliveryMode.CustomScript;
-  const s = new Scenario(delivery, { delivery, workerCommand: WORKER_COMMAND, overprovision: false }, {
-    vm: "Creating",
-    scaleSet: "Updating",
-  });
+  const s = new Scenario(
+    delivery,
+    { delivery, workerCommand: WORKER_COMMAND, overprovision: false },
+    {
+      vm: "Creating",
+      scaleSet: "Updating",
+    },
+  );
   // Whatever the component puts in the extension's settings, verbatim.
   const commandToExecute = (customScriptCommand as (o: CustomDataOptions) => string)(s.options);
 

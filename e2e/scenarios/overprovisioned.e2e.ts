@@ -25,11 +25,15 @@ const READS_BEFORE_CULL = 3;
 function overprovisionedScenario(name: string, title: string, cull: (s: Scenario) => Promise<void>, why: RegExp): void {
   describe(title, function () {
     this.bail(true);
-    const s = new Scenario(name, {
-      delivery: DeliveryMode.Systemd,
-      workerCommand: WORKER_COMMAND,
-      overprovision: true,
-    }, { vm: "Creating", scaleSet: "Updating" });
+    const s = new Scenario(
+      name,
+      {
+        delivery: DeliveryMode.Systemd,
+        workerCommand: WORKER_COMMAND,
+        overprovision: true,
+      },
+      { vm: "Creating", scaleSet: "Updating" },
+    );
 
     before(() => s.start());
     after(() => s.dispose());
@@ -66,7 +70,10 @@ function overprovisionedScenario(name: string, title: string, cull: (s: Scenario
       assert.strictEqual(s.guest.serial.filter(/hpc-worker\.service: Scheduled restart job/).length, 0);
       const unit = await s.unitProperties();
       assert.strictEqual(unit.NRestarts, "0", `hpc-worker.service restarted ${unit.NRestarts} time(s)`);
-      assert.ok(!["active", "activating"].includes(unit.ActiveState), `hpc-worker.service is ${unit.ActiveState}/${unit.SubState}`);
+      assert.ok(
+        !["active", "activating"].includes(unit.ActiveState),
+        `hpc-worker.service is ${unit.ActiveState}/${unit.SubState}`,
+      );
       s.assertWorkerNotStarted(0, "on an overprovisioned extra");
     });
   });

@@ -1,6 +1,6 @@
 /**
  * Simulated IMDS and ARM for a whole scale set, in virtual time, speaking the wire formats the
- * agent parses (the same ones test/fake-azure plays): IMDS text and JSON metadata, the
+ * agent parses (the same ones testkit/fake-azure plays): IMDS text and JSON metadata, the
  * managed-identity token with its numbers as strings, ARM GETs of the instance and the scale
  * set at api-version 2024-11-01, and 429 + Retry-After when a documented bucket is empty.
  */
@@ -67,7 +67,14 @@ export interface AzureOptions {
 
 /** One simulated region: the platform timeline plus every throttling bucket the fleet shares. */
 export class FakeAzure {
-  readonly counters: AzureCounters = { armReads: 0, throttledByArm: 0, throttledByCompute: 0, earlyRetries: 0, imdsCalls: 0, scaleSetReads: 0 };
+  readonly counters: AzureCounters = {
+    armReads: 0,
+    throttledByArm: 0,
+    throttledByCompute: 0,
+    earlyRetries: 0,
+    imdsCalls: 0,
+    scaleSetReads: 0,
+  };
   private readonly armReads: TokenBucket;
   private readonly tenantReads: TokenBucket;
   private readonly vmssVmSub: TokenBucket;
@@ -91,7 +98,11 @@ export class FakeAzure {
     // One principal (the scale set's system-assigned identity) makes every call below.
     this.armReads = new TokenBucket(ARM_SUBSCRIPTION_READ_BUCKET, perS(ARM_SUBSCRIPTION_READ_REFILL_PER_S), now);
     this.tenantReads = new TokenBucket(ARM_TENANT_READ_BUCKET, perS(ARM_TENANT_READ_REFILL_PER_S), now);
-    this.vmssVmSub = new TokenBucket(COMPUTE_GET_VMSS_VM_SUB_BUCKET, perMin(COMPUTE_GET_VMSS_VM_SUB_REFILL_PER_MIN), now);
+    this.vmssVmSub = new TokenBucket(
+      COMPUTE_GET_VMSS_VM_SUB_BUCKET,
+      perMin(COMPUTE_GET_VMSS_VM_SUB_REFILL_PER_MIN),
+      now,
+    );
     this.vmssSub = new TokenBucket(COMPUTE_GET_VMSS_SUB_BUCKET, perMin(COMPUTE_GET_VMSS_SUB_REFILL_PER_MIN), now);
     this.vmssResource = new TokenBucket(COMPUTE_GET_VMSS_BUCKET, perMin(COMPUTE_GET_VMSS_REFILL_PER_MIN), now);
   }
@@ -142,9 +153,11 @@ export class FakeAzure {
       return { result: this.imds(vm, req), rttMs: IMDS_RTT_MS };
     }
     const rttMs = r.lognormal(ARM_RTT_MEDIAN_MS, ARM_RTT_SIGMA);
-    if (rttMs > req.timeoutMs) return { result: { kind: "error", code: "ETIMEDOUT", message: "request timed out" }, rttMs: req.timeoutMs };
+    if (rttMs > req.timeoutMs)
+      return { result: { kind: "error", code: "ETIMEDOUT", message: "request timed out" }, rttMs: req.timeoutMs };
     const result = this.arm(vm, req);
-    if (this.onArmCall && result.kind === "response") this.onArmCall(this.loop.now(), result.status, this.armReads.remaining(this.loop.now()));
+    if (this.onArmCall && result.kind === "response")
+      this.onArmCall(this.loop.now(), result.status, this.armReads.remaining(this.loop.now()));
     return { result, rttMs };
   }
 
@@ -174,7 +187,12 @@ export class FakeAzure {
       }
       if (node === undefined) return { kind: "response", status: 404, headers: {}, body: "Not found" };
       if (url.searchParams.get("format") === "text") {
-        return { kind: "response", status: 200, headers: { "content-type": "text/plain; charset=utf-8" }, body: String(node) };
+        return {
+          kind: "response",
+          status: 200,
+          headers: { "content-type": "text/plain; charset=utf-8" },
+          body: String(node),
+        };
       }
       return json(200, node);
     }
@@ -189,7 +207,12 @@ export class FakeAzure {
     const url = new URL(req.url);
     const auth = req.headers["Authorization"] ?? req.headers["authorization"] ?? "";
     if (!auth.startsWith("Bearer ")) {
-      return json(401, { error: { code: "AuthenticationFailed", message: "Authentication failed. The 'Authorization' header is missing." } });
+      return json(401, {
+        error: {
+          code: "AuthenticationFailed",
+          message: "Authentication failed. The 'Authorization' header is missing.",
+        },
+      });
     }
     const path = url.pathname.toLowerCase().replace(/\/+$/, "");
     const tenantLevel = path === "/subscriptions";
@@ -202,20 +225,39 @@ export class FakeAzure {
       this.notBefore.set(vm.index, now + retryAfter * 1000);
       return json(
         429,
-        { error: { code: "TooManyRequests", message: "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:00:01. For more information, see - https://aka.ms/armthrottling" } },
-        { "retry-after": String(retryAfter), [tenantLevel ? "x-ms-ratelimit-remaining-tenant-reads" : "x-ms-ratelimit-remaining-subscription-reads"]: "0" },
+        {
+          error: {
+            code: "TooManyRequests",
+            message:
+              "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:00:01. For more information, see - https://aka.ms/armthrottling",
+          },
+        },
+        {
+          "retry-after": String(retryAfter),
+          [tenantLevel ? "x-ms-ratelimit-remaining-tenant-reads" : "x-ms-ratelimit-remaining-subscription-reads"]: "0",
+        },
       );
     }
     const armHeaders: Record<string, string> = {
-      [tenantLevel ? "x-ms-ratelimit-remaining-tenant-reads" : "x-ms-ratelimit-remaining-subscription-reads"]: String(bucket.remaining(now)),
+      [tenantLevel ? "x-ms-ratelimit-remaining-tenant-reads" : "x-ms-ratelimit-remaining-subscription-reads"]: String(
+        bucket.remaining(now),
+      ),
       "x-ms-request-id": `sim-${this.counters.armReads}`,
     };
     if (tenantLevel) {
-      return json(200, { value: [{ id: `/subscriptions/${SUBSCRIPTION_ID}`, subscriptionId: SUBSCRIPTION_ID, state: "Enabled" }] }, armHeaders);
+      return json(
+        200,
+        { value: [{ id: `/subscriptions/${SUBSCRIPTION_ID}`, subscriptionId: SUBSCRIPTION_ID, state: "Enabled" }] },
+        armHeaders,
+      );
     }
     const apiVersion = url.searchParams.get("api-version");
     if (apiVersion !== COMPUTE_API_VERSION) {
-      return json(400, { error: { code: "InvalidApiVersionParameter", message: `The api-version '${apiVersion}' is invalid.` } }, armHeaders);
+      return json(
+        400,
+        { error: { code: "InvalidApiVersionParameter", message: `The api-version '${apiVersion}' is invalid.` } },
+        armHeaders,
+      );
     }
     const scaleSetId = SCALE_SET_ID.toLowerCase();
     const m = /\/virtualmachines\/(\d+)$/.exec(path);
@@ -248,12 +290,22 @@ export class FakeAzure {
   }
 
   /** Compute's own policies after ARM's: every bucket must hold a token, or nothing is taken and the answer is 429. */
-  private compute(buckets: TokenBucket[], names: string[], caller: VmTimeline, armHeaders: Record<string, string>, ok: () => HttpResult): HttpResult {
+  private compute(
+    buckets: TokenBucket[],
+    names: string[],
+    caller: VmTimeline,
+    armHeaders: Record<string, string>,
+    ok: () => HttpResult,
+  ): HttpResult {
     const now = this.loop.now();
     const throttled = buckets.some((b) => !b.canTake(now));
     if (!throttled) for (const b of buckets) b.take(now);
     const remaining = names.map((n, i) => `${n};${buckets[i].remaining(now)}`).join(",");
-    const headers = { ...armHeaders, "x-ms-ratelimit-remaining-resource": remaining, "x-ms-request-charge": throttled ? "0" : "1" };
+    const headers = {
+      ...armHeaders,
+      "x-ms-ratelimit-remaining-resource": remaining,
+      "x-ms-request-charge": throttled ? "0" : "1",
+    };
     if (throttled) {
       this.counters.throttledByCompute++;
       this.notBefore.set(caller.index, now + COMPUTE_RETRY_AFTER_S * 1000);
@@ -262,7 +314,8 @@ export class FakeAzure {
         {
           error: {
             code: "OperationNotAllowed",
-            message: "The server rejected the request because too many requests have been received for this subscription.",
+            message:
+              "The server rejected the request because too many requests have been received for this subscription.",
             details: [{ code: "TooManyRequests", target: names[buckets.findIndex((b) => !b.canTake(now))] }],
           },
         },
@@ -274,11 +327,20 @@ export class FakeAzure {
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
-  return { kind: "response", status, headers: { "content-type": "application/json; charset=utf-8", ...headers }, body: JSON.stringify(body) };
+  return {
+    kind: "response",
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+    body: JSON.stringify(body),
+  };
 }
 
 function notFound(headers: Record<string, string>): HttpResult {
-  return json(404, { error: { code: "NotFound", message: "The entity was not found in this Azure location." } }, headers);
+  return json(
+    404,
+    { error: { code: "NotFound", message: "The entity was not found in this Azure location." } },
+    headers,
+  );
 }
 
 /** The IMDS instance document, trimmed to what a waiter could use (https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service). */
@@ -305,7 +367,11 @@ function vmBody(vm: VmTimeline, state: string): Record<string, unknown> {
     type: "Microsoft.Compute/virtualMachineScaleSets/virtualMachines",
     instanceId: String(vm.index),
     location: "westeurope",
-    properties: { latestModelApplied: true, provisioningState: state, vmId: `00000000-0000-0000-0000-${String(vm.index).padStart(12, "0")}` },
+    properties: {
+      latestModelApplied: true,
+      provisioningState: state,
+      vmId: `00000000-0000-0000-0000-${String(vm.index).padStart(12, "0")}`,
+    },
   };
 }
 

@@ -54,7 +54,7 @@ import {
 import type { ScaleOut } from "./platform";
 
 /** Half the per-VM refill period: 60 s / 12 / 2 = 2.5 s. */
-export const PER_VM_FLOOR_MS = (60_000 / COMPUTE_GET_VMSS_VM_REFILL_PER_MIN) / 2;
+export const PER_VM_FLOOR_MS = 60_000 / COMPUTE_GET_VMSS_VM_REFILL_PER_MIN / 2;
 
 export interface BoundOptions {
   /** The waiter gates on the scale set (issue 3, --overprovisioned). */
@@ -106,8 +106,13 @@ function gateAndMeasure(s: ScaleOut, kept: ScaleOut["vms"], seen: number[], o: B
   const out = new Array<number>(kept.length);
   order.forEach((i, k) => {
     // The k-th instance through cannot be done before 2(k+1) reads have been served after S.
-    const budget = s.scaleSetSucceeded + (Math.max(0, 2 * (k + 1) - ARM_SUBSCRIPTION_READ_BUCKET) / ARM_SUBSCRIPTION_READ_REFILL_PER_S) * 1000;
-    const slot = o.scaleSetBucket ?? false ? s.scaleSetSucceeded + Math.max(0, k + 1 - COMPUTE_GET_VMSS_BUCKET) * slotEveryMs : s.scaleSetSucceeded;
+    const budget =
+      s.scaleSetSucceeded +
+      (Math.max(0, 2 * (k + 1) - ARM_SUBSCRIPTION_READ_BUCKET) / ARM_SUBSCRIPTION_READ_REFILL_PER_S) * 1000;
+    const slot =
+      (o.scaleSetBucket ?? false)
+        ? s.scaleSetSucceeded + Math.max(0, k + 1 - COMPUTE_GET_VMSS_BUCKET) * slotEveryMs
+        : s.scaleSetSucceeded;
     out[i] = Math.max(seen[i], slot, budget) + 2 * ARM_RTT_MEDIAN_MS - kept[i].succeeded;
   });
   return out;

@@ -71,7 +71,14 @@ export function planScaleOut(o: ScaleOutOptions): ScaleOut {
     const agentStart = created + r.lognormal(BOOT_MEDIAN_S, BOOT_SIGMA) * 1000;
     const ready = Math.max(READY_MIN_S, r.lognormal(READY_MEDIAN_S, READY_SIGMA));
     deleteDuration.push(r.lognormal(DELETE_MEDIAN_S, 0.3) * 1000);
-    vms.push({ index: i, agentStart, succeeded: agentStart + ready * 1000, extra: false, deleting: Infinity, gone: Infinity });
+    vms.push({
+      index: i,
+      agentStart,
+      succeeded: agentStart + ready * 1000,
+      extra: false,
+      deleting: Infinity,
+      gone: Infinity,
+    });
   }
   const order = [...vms].sort((a, b) => a.succeeded - b.succeeded);
   const nthSucceeded = order[o.requested - 1].succeeded;

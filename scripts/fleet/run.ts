@@ -51,10 +51,19 @@ export interface FleetResult {
 }
 
 export async function runFleet(waiter: Waiter, o: FleetOptions): Promise<FleetResult> {
-  const scaleOut: ScaleOut = planScaleOut({ requested: o.requested, overprovision: o.overprovision, seed: o.seed, start: SIM_EPOCH_MS, createPerS: o.createPerS });
+  const scaleOut: ScaleOut = planScaleOut({
+    requested: o.requested,
+    overprovision: o.overprovision,
+    seed: o.seed,
+    start: SIM_EPOCH_MS,
+    createPerS: o.createPerS,
+  });
   const loop = new EventLoop(SIM_EPOCH_MS);
   // The environment's randomness (RTTs, jitter) has its own stream, apart from the fleet plan.
-  const azure = new FakeAzure(loop, scaleOut, new Rng(o.seed ^ 0x5eed), { scaleSetBucket: o.scaleSetBucket, onArmCall: o.onArmCall });
+  const azure = new FakeAzure(loop, scaleOut, new Rng(o.seed ^ 0x5eed), {
+    scaleSetBucket: o.scaleSetBucket,
+    onArmCall: o.onArmCall,
+  });
   const startedAt = new Map<number, number>();
   const outcomes: Record<string, number> = {};
   const ended = new Set<number>();

@@ -13,9 +13,7 @@ Exit codes: 0 succeeded, 2 usage, 3 gone (Deleting or 404), 4 failed, 5 timeout.
 `;
 
 export type ParsedArgs =
-  | { kind: "run"; options: WaiterOptions }
-  | { kind: "help" }
-  | { kind: "error"; message: string };
+  { kind: "run"; options: WaiterOptions } | { kind: "help" } | { kind: "error"; message: string };
 
 /** Takes a URL given on the command line: http or https, no query or fragment; drops trailing slashes. */
 function baseUrl(flag: string, value: string): string | { error: string } {
@@ -54,7 +52,10 @@ export function parseArgs(argv: string[]): ParsedArgs {
     if (flag !== "--imds-url" && flag !== "--arm-url" && flag !== "--timeout") {
       return {
         kind: "error",
-        message: arg.indexOf("-") === 0 ? `unknown flag ${flag}` : `unexpected argument "${arg}" (the waiter takes only flags)`,
+        message:
+          arg.indexOf("-") === 0
+            ? `unknown flag ${flag}`
+            : `unexpected argument "${arg}" (the waiter takes only flags)`,
       };
     }
     let value = inline;

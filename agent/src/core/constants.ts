@@ -28,7 +28,10 @@ export const ARM_API_VERSION = "2024-11-01";
  */
 export const CLOUDS: Record<string, { arm: string; resource: string }> = {
   azurepubliccloud: { arm: "https://management.azure.com/", resource: "https://management.azure.com/" },
-  azureusgovernmentcloud: { arm: "https://management.usgovcloudapi.net/", resource: "https://management.usgovcloudapi.net/" },
+  azureusgovernmentcloud: {
+    arm: "https://management.usgovcloudapi.net/",
+    resource: "https://management.usgovcloudapi.net/",
+  },
   azurechinacloud: { arm: "https://management.chinacloudapi.cn/", resource: "https://management.chinacloudapi.cn/" },
 };
 

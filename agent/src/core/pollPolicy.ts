@@ -284,7 +284,8 @@ export function armPoll(input: ArmPollInput): ArmPoll {
   const floorMs = floorFor(target, reason, attempt, busy);
   let periodMs = nextPeriodMs(pace, principal, input.elapsedMs, floorMs, reason === "throttled", target === "scaleSet");
   // The VM's Succeeded under --overprovisioned (a busy fleet): into the scale-set phase at a longer period.
-  if (reason === "switch" && target === "vm" && busy) periodMs = Math.min(MAX_PERIOD_MS, periodMs * SCALE_SET_ENTRY_STEP);
+  if (reason === "switch" && target === "vm" && busy)
+    periodMs = Math.min(MAX_PERIOD_MS, periodMs * SCALE_SET_ENTRY_STEP);
   const next: Pace =
     principal === undefined
       ? { periodMs, remaining: pace && pace.remaining, atMs: pace && pace.atMs, busy }

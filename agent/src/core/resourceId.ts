@@ -6,12 +6,12 @@
  * https://learn.microsoft.com/rest/api/compute/virtual-machine-scale-set-vms/get
  * https://learn.microsoft.com/rest/api/compute/virtual-machines/get
  */
-export type VmId =
-  | { kind: "uniform"; id: string; scaleSetId: string }
-  | { kind: "flexible"; id: string };
+export type VmId = { kind: "uniform"; id: string; scaleSetId: string } | { kind: "flexible"; id: string };
 
-const UNIFORM = /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachineScaleSets\/[^/]+)\/virtualMachines\/[^/]+$/i;
-const FLEXIBLE = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+$/i;
+const UNIFORM =
+  /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachineScaleSets\/[^/]+)\/virtualMachines\/[^/]+$/i;
+const FLEXIBLE =
+  /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+$/i;
 
 export function parseVmId(text: string): VmId | undefined {
   const id = text.trim();

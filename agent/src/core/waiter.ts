@@ -66,7 +66,12 @@ async function waitUntil(ctx: Ctx, t: number): Promise<boolean> {
 }
 
 /** One GET whose own timeout never runs past the deadline; undefined when the deadline has come. */
-async function send(ctx: Ctx, url: string, headers: Record<string, string>, limitMs: number): Promise<HttpResult | undefined> {
+async function send(
+  ctx: Ctx,
+  url: string,
+  headers: Record<string, string>,
+  limitMs: number,
+): Promise<HttpResult | undefined> {
   const left = ctx.deadline - ctx.env.now();
   if (left <= 0) return undefined;
   return ctx.env.request({ method: "GET", url, headers, timeoutMs: Math.max(1, Math.min(limitMs, Math.ceil(left))) });
@@ -232,7 +237,13 @@ function finish(ctx: Ctx, outcome: Outcome, line: string): Outcome {
   return outcome;
 }
 
-async function pollArm(ctx: Ctx, vm: VmId, armBase: string, resource: string, overprovisioned: boolean): Promise<Outcome> {
+async function pollArm(
+  ctx: Ctx,
+  vm: VmId,
+  armBase: string,
+  resource: string,
+  overprovisioned: boolean,
+): Promise<Outcome> {
   const { env } = ctx;
   const url = (id: string) => `${armBase}${encodeURI(id)}?api-version=${ARM_API_VERSION}`;
   let phase: "vm" | "scaleSet" | "confirm" = "vm";
@@ -253,7 +264,12 @@ async function pollArm(ctx: Ctx, vm: VmId, armBase: string, resource: string, ov
     const target: ArmTarget = phase === "scaleSet" && vm.kind === "uniform" ? "scaleSet" : "vm";
     const noun = target === "vm" ? "VM" : "scale set";
     const id = target === "scaleSet" && vm.kind === "uniform" ? vm.scaleSetId : vm.id;
-    const res = await send(ctx, url(id), { Authorization: `Bearer ${token}`, Accept: "application/json" }, ARM_REQUEST_TIMEOUT_MS);
+    const res = await send(
+      ctx,
+      url(id),
+      { Authorization: `Bearer ${token}`, Accept: "application/json" },
+      ARM_REQUEST_TIMEOUT_MS,
+    );
     if (!res) return timedOut();
     const now = env.now();
     if (firstReadAt === undefined) firstReadAt = now;
@@ -262,7 +278,16 @@ async function pollArm(ctx: Ctx, vm: VmId, armBase: string, resource: string, ov
     if (ra !== undefined) notBefore = Math.max(notBefore, now + ra);
     const elapsedMs = now - firstReadAt;
     const policy = (reason: ArmReason, attempt: number): number => {
-      const next = armPoll({ target, reason, attempt, elapsedMs, headers, retryAfterMs: ra, random: env.random(), pace });
+      const next = armPoll({
+        target,
+        reason,
+        attempt,
+        elapsedMs,
+        headers,
+        retryAfterMs: ra,
+        random: env.random(),
+        pace,
+      });
       pace = next.pace;
       return next.delayMs;
     };
@@ -281,7 +306,11 @@ async function pollArm(ctx: Ctx, vm: VmId, armBase: string, resource: string, ov
       if (target === "vm") {
         if (s === "succeeded") {
           if (phase === "confirm") {
-            return finish(ctx, { kind: "succeeded" }, `VM still Succeeded after the scale-out (at ${at}): it survived the cull`);
+            return finish(
+              ctx,
+              { kind: "succeeded" },
+              `VM still Succeeded after the scale-out (at ${at}): it survived the cull`,
+            );
           }
           if (!overprovisioned) return finish(ctx, { kind: "succeeded" }, `VM provisioningState ${label} at ${at}`);
           if (vm.kind === "flexible") {
@@ -293,13 +322,26 @@ async function pollArm(ctx: Ctx, vm: VmId, armBase: string, resource: string, ov
             );
           }
           const wait = policy("switch", reads[target]);
-          log(ctx, `VM provisioningState ${label} at ${at}; --overprovisioned: reading the scale set until its scale-out is over (it may still delete this VM); first read in ${secs(Math.max(wait, notBefore - now))}`);
+          log(
+            ctx,
+            `VM provisioningState ${label} at ${at}; --overprovisioned: reading the scale set until its scale-out is over (it may still delete this VM); first read in ${secs(Math.max(wait, notBefore - now))}`,
+          );
           phase = "scaleSet";
           nextAt = now + wait;
           continue;
         }
-        if (s === "deleting") return finish(ctx, { kind: "gone", reason: `VM provisioningState ${label}` }, `VM provisioningState ${label} at ${at}: this VM is being deleted`);
-        if (s === "failed") return finish(ctx, { kind: "failed", reason: `VM provisioningState ${label}` }, `VM provisioningState ${label} at ${at}`);
+        if (s === "deleting")
+          return finish(
+            ctx,
+            { kind: "gone", reason: `VM provisioningState ${label}` },
+            `VM provisioningState ${label} at ${at}: this VM is being deleted`,
+          );
+        if (s === "failed")
+          return finish(
+            ctx,
+            { kind: "failed", reason: `VM provisioningState ${label}` },
+            `VM provisioningState ${label} at ${at}`,
+          );
         if (phase === "confirm") {
           log(ctx, `VM provisioningState ${label} after the scale-out; waiting for Succeeded again`);
           phase = "vm";
@@ -308,27 +350,41 @@ async function pollArm(ctx: Ctx, vm: VmId, armBase: string, resource: string, ov
         if (s === "succeeded" || s === "failed") {
           // Every instance makes this extra read right after the scale-out: paced, so that the fleet stays in budget.
           const wait = policy("switch", reads[target]);
-          log(ctx, `scale set provisioningState ${label} at ${at}: the scale-out is over; reading this VM once more in ${secs(Math.max(wait, notBefore - now))}`);
+          log(
+            ctx,
+            `scale set provisioningState ${label} at ${at}: the scale-out is over; reading this VM once more in ${secs(Math.max(wait, notBefore - now))}`,
+          );
           phase = "confirm";
           nextAt = now + wait;
           continue;
         }
         if (s === "deleting") {
-          return finish(ctx, { kind: "gone", reason: `scale set provisioningState ${label}` }, `scale set provisioningState ${label} at ${at}: the scale set is being deleted`);
+          return finish(
+            ctx,
+            { kind: "gone", reason: `scale set provisioningState ${label}` },
+            `scale set provisioningState ${label} at ${at}: the scale set is being deleted`,
+          );
         }
       }
       const delay = policy("state", reads[target]);
       nextAt = now + delay;
       if (changed) {
         const why = state ? "" : ` (200 without a readable provisioningState: ${snippet(res.body)})`;
-        log(ctx, `${noun} provisioningState ${label}${why} at ${at}; reading again in ${secs(Math.max(delay, notBefore - now))}`);
+        log(
+          ctx,
+          `${noun} provisioningState ${label}${why} at ${at}; reading again in ${secs(Math.max(delay, notBefore - now))}`,
+        );
       }
       continue;
     }
 
     const what = describe("ARM", res);
     if (res.kind === "response" && res.status === 404) {
-      return finish(ctx, { kind: "gone", reason: `${what} for the ${noun}` }, `${what} for the ${noun} at ${secs(now - ctx.start)}: it no longer exists`);
+      return finish(
+        ctx,
+        { kind: "gone", reason: `${what} for the ${noun}` },
+        `${what} for the ${noun} at ${secs(now - ctx.start)}: it no longer exists`,
+      );
     }
     if (res.kind === "response" && res.status === 401) {
       ctx.token = undefined;
@@ -341,7 +397,11 @@ async function pollArm(ctx: Ctx, vm: VmId, armBase: string, resource: string, ov
     }
     faults++;
     const reason: ArmReason =
-      res.kind === "response" && res.status === 429 ? "throttled" : res.kind === "response" && res.status === 403 ? "forbidden" : "transient";
+      res.kind === "response" && res.status === 429
+        ? "throttled"
+        : res.kind === "response" && res.status === 403
+          ? "forbidden"
+          : "transient";
     const delay = Math.max(policy(reason, faults), ra !== undefined ? ra : 0);
     nextAt = now + delay;
     ctx.last = `last: ${what} for the ${noun}`;
@@ -351,7 +411,11 @@ async function pollArm(ctx: Ctx, vm: VmId, armBase: string, resource: string, ov
 
 function timeout(ctx: Ctx): Outcome {
   const total = secs(ctx.deadline - ctx.start);
-  return finish(ctx, { kind: "timeout", reason: `no final state within ${total} (${ctx.last})` }, `timed out after ${total} (${ctx.last})`);
+  return finish(
+    ctx,
+    { kind: "timeout", reason: `no final state within ${total} (${ctx.last})` },
+    `timed out after ${total} (${ctx.last})`,
+  );
 }
 
 export async function runWaiter(env: Env, opts: WaiterOptions): Promise<Outcome> {
@@ -365,11 +429,19 @@ export async function runWaiter(env: Env, opts: WaiterOptions): Promise<Outcome>
     secrets: [],
     last: "IMDS has not answered",
   };
-  log(ctx, `waiting for this VM's provisioningState to be Succeeded (timeout ${opts.timeoutSeconds} s${opts.overprovisioned ? ", overprovisioned scale set" : ""})`);
+  log(
+    ctx,
+    `waiting for this VM's provisioningState to be Succeeded (timeout ${opts.timeoutSeconds} s${opts.overprovisioned ? ", overprovisioned scale set" : ""})`,
+  );
   const instance = `/metadata/instance/compute/%s?api-version=${IMDS_INSTANCE_API_VERSION}&format=text`;
   const vm = await imdsGet(ctx, "compute/resourceId", instance.replace("%s", "resourceId"), parseVmId);
   if (!vm) return timeout(ctx);
-  const azEnvironment = await imdsGet(ctx, "compute/azEnvironment", instance.replace("%s", "azEnvironment"), parseAzEnvironment);
+  const azEnvironment = await imdsGet(
+    ctx,
+    "compute/azEnvironment",
+    instance.replace("%s", "azEnvironment"),
+    parseAzEnvironment,
+  );
   if (!azEnvironment) return timeout(ctx);
   const cloud = CLOUDS[azEnvironment.toLowerCase()];
   if (!cloud && !opts.armUrl) {

@@ -57,18 +57,27 @@ export function request(req: HttpRequest): Promise<HttpResult> {
             const v = res.headers[name];
             if (v !== undefined) headers[name.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
           }
-          settle({ kind: "response", status: res.statusCode || 0, headers, body: Buffer.concat(chunks).toString("utf8") });
+          settle({
+            kind: "response",
+            status: res.statusCode || 0,
+            headers,
+            body: Buffer.concat(chunks).toString("utf8"),
+          });
         };
         const cut = () => settle({ kind: "error", code: "ECONNRESET", message: "connection closed mid-answer" });
         res.on("end", complete);
         res.on("aborted", cut);
-        res.on("error", (e: NodeJS.ErrnoException) => settle({ kind: "error", code: e.code || "ERESPONSE", message: e.message }));
+        res.on("error", (e: NodeJS.ErrnoException) =>
+          settle({ kind: "error", code: e.code || "ERESPONSE", message: e.message }),
+        );
         // Node versions differ in whether "close" can precede "end": res.complete tells a whole answer from a
         // cut one, and setImmediate lets the last buffered chunks (emitted on nextTick) arrive first.
         res.on("close", () => (res.complete ? setImmediate(complete) : cut()));
       },
     );
-    outgoing.on("error", (e: NodeJS.ErrnoException) => settle({ kind: "error", code: e.code || "EREQUEST", message: e.message }));
+    outgoing.on("error", (e: NodeJS.ErrnoException) =>
+      settle({ kind: "error", code: e.code || "EREQUEST", message: e.message }),
+    );
     outgoing.end();
   });
 }

@@ -114,7 +114,12 @@ export async function installMocks(
       call(args: pulumi.runtime.MockCallArgs) {
         recorder.invokes.push({ token: args.token, args: args.inputs });
         if (args.token === "azure-native:authorization:getClientConfig") {
-          return { subscriptionId: MOCK_SUBSCRIPTION_ID, tenantId: MOCK_TENANT_ID, clientId: "mock-client", objectId: "mock-object" };
+          return {
+            subscriptionId: MOCK_SUBSCRIPTION_ID,
+            tenantId: MOCK_TENANT_ID,
+            clientId: "mock-client",
+            objectId: "mock-object",
+          };
         }
         return args.inputs;
       },

@@ -43,7 +43,11 @@ export interface VirtualRun {
   requests: Array<HttpRequest & { at: number }>;
 }
 
-export function virtualEnv(fake: FakeAzure, clock: VirtualClock, opts: { seed?: number; latencyMs?: number; maxRequests?: number } = {}): VirtualRun {
+export function virtualEnv(
+  fake: FakeAzure,
+  clock: VirtualClock,
+  opts: { seed?: number; latencyMs?: number; maxRequests?: number } = {},
+): VirtualRun {
   const random = seededRandom(opts.seed ?? 1);
   const latency = opts.latencyMs ?? 20;
   const maxRequests = opts.maxRequests ?? 100000;
@@ -68,8 +72,10 @@ export function virtualEnv(fake: FakeAzure, clock: VirtualClock, opts: { seed?: 
         return Promise.resolve({ kind: "error", code: "ETIMEDOUT", message: "hung" });
       }
       clock.t += Math.min(latency, req.timeoutMs);
-      if (answer.kind === "reset") return Promise.resolve({ kind: "error", code: "ECONNRESET", message: "socket hang up" });
-      if (answer.kind === "refuse") return Promise.resolve({ kind: "error", code: "ECONNREFUSED", message: "connect ECONNREFUSED" });
+      if (answer.kind === "reset")
+        return Promise.resolve({ kind: "error", code: "ECONNRESET", message: "socket hang up" });
+      if (answer.kind === "refuse")
+        return Promise.resolve({ kind: "error", code: "ECONNREFUSED", message: "connect ECONNREFUSED" });
       const headers: Record<string, string> = {};
       for (const name of Object.keys(answer.headers)) headers[name.toLowerCase()] = answer.headers[name];
       return Promise.resolve({ kind: "response", status: answer.status, headers, body: answer.body });

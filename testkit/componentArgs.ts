@@ -1,6 +1,6 @@
 /** Plain arguments shared by the component, validation and policy tests. */
 import { DeliveryMode, WorkerScaleSetArgs } from "../components";
-import { MOCK_SUBSCRIPTION_ID } from "./helpers";
+import { MOCK_SUBSCRIPTION_ID } from "./pulumiMocks";
 
 /** A valid ed25519 public key (its private half was thrown away). */
 export const DEV_SSH_KEY =
@@ -20,4 +20,3 @@ export function minimalArgs(overrides: Partial<WorkerScaleSetArgs> = {}): Worker
     ...overrides,
   };
 }
-

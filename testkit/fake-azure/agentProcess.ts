@@ -20,7 +20,8 @@ function newestSource(dir: string): number {
 
 /** Builds the bundle with the package's own script when it is missing or older than agent/src. */
 export function ensureBundle(): string {
-  const stale = !fs.existsSync(BUNDLE) || fs.statSync(BUNDLE).mtimeMs < newestSource(path.join(REPO_ROOT, "agent", "src"));
+  const stale =
+    !fs.existsSync(BUNDLE) || fs.statSync(BUNDLE).mtimeMs < newestSource(path.join(REPO_ROOT, "agent", "src"));
   if (stale) execSync("npm run --silent build:agent", { cwd: REPO_ROOT, stdio: "pipe" });
   return BUNDLE;
 }
@@ -50,7 +51,9 @@ const CPU_PROBE = `process.on("exit", () => { const u = process.cpuUsage(); try 
 
 /** node agent/dist/waiter.js ...args; resolves when it exits. */
 export function runWaiterProcess(args: string[], opts: SpawnOptions = {}): Promise<WaiterRun> {
-  const nodeArgs = opts.measureCpu ? ["-e", `${CPU_PROBE} require(${JSON.stringify(BUNDLE)});`, "--", BUNDLE, ...args] : [BUNDLE, ...args];
+  const nodeArgs = opts.measureCpu
+    ? ["-e", `${CPU_PROBE} require(${JSON.stringify(BUNDLE)});`, "--", BUNDLE, ...args]
+    : [BUNDLE, ...args];
   const startedAt = Date.now();
   const child = spawn(process.execPath, nodeArgs, {
     env: { ...process.env, ...(opts.env || {}) },
@@ -71,6 +74,8 @@ export function runWaiterProcess(args: string[], opts: SpawnOptions = {}): Promi
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     // "close" comes after "exit", once the pipes have drained.
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, startedAt, exitedAt, cpuMicros: cpu ? Number(cpu) : undefined }));
+    child.on("close", (code, signal) =>
+      resolve({ code, signal, stdout, stderr, startedAt, exitedAt, cpuMicros: cpu ? Number(cpu) : undefined }),
+    );
   });
 }

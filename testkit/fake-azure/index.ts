@@ -87,8 +87,7 @@ export const DEFAULT_SCALE_SET_NAME = "workers-vmss";
 export const DEFAULT_RESOURCE_ID =
   `/subscriptions/${DEFAULT_SUBSCRIPTION_ID}/resourceGroups/${DEFAULT_RESOURCE_GROUP}` +
   `/providers/Microsoft.Compute/virtualMachineScaleSets/${DEFAULT_SCALE_SET_NAME}/virtualMachines/0`;
-export const FLEXIBLE_RESOURCE_ID =
-  `/subscriptions/${DEFAULT_SUBSCRIPTION_ID}/resourceGroups/${DEFAULT_RESOURCE_GROUP}/providers/Microsoft.Compute/virtualMachines/workers-flex_1a2b3c4d`;
+export const FLEXIBLE_RESOURCE_ID = `/subscriptions/${DEFAULT_SUBSCRIPTION_ID}/resourceGroups/${DEFAULT_RESOURCE_GROUP}/providers/Microsoft.Compute/virtualMachines/workers-flex_1a2b3c4d`;
 
 /**
  * Compute per-resource bucket (GetVMScaleSetVM: 36, refilled 12/min) and ARM per-principal read
@@ -113,7 +112,12 @@ function clone<T>(v: T): T {
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): FakeAnswer {
-  return { kind: "respond", status, headers: { "content-type": "application/json; charset=utf-8", ...headers }, body: JSON.stringify(body) };
+  return {
+    kind: "respond",
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+    body: JSON.stringify(body),
+  };
 }
 
 /** Documented bodies of the faults the agent must survive. */
@@ -129,25 +133,42 @@ export const faults = {
       status: 429,
       headers,
       body: JSON.stringify({
-        error: { code: "TooManyRequests", message: "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00." },
+        error: {
+          code: "TooManyRequests",
+          message:
+            "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.",
+        },
       }),
     };
   },
   serviceUnavailable(retryAfterSeconds?: number): FakeFault {
     const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
     if (retryAfterSeconds !== undefined) headers["Retry-After"] = String(retryAfterSeconds);
-    return { status: 503, headers, body: JSON.stringify({ error: { code: "ServiceUnavailable", message: "The service is unavailable." } }) };
+    return {
+      status: 503,
+      headers,
+      body: JSON.stringify({ error: { code: "ServiceUnavailable", message: "The service is unavailable." } }),
+    };
   },
   serverError(): FakeFault {
     return {
       status: 500,
       headers: { "content-type": "application/json; charset=utf-8" },
-      body: JSON.stringify({ error: { code: "InternalServerError", message: "Encountered internal server error. Diagnostic information: timestamp '20250101T000000Z'." } }),
+      body: JSON.stringify({
+        error: {
+          code: "InternalServerError",
+          message: "Encountered internal server error. Diagnostic information: timestamp '20250101T000000Z'.",
+        },
+      }),
     };
   },
   /** ARM 403 while the role assignment propagates (up to 10 min). */
   rbacNotPropagated(scope = DEFAULT_RESOURCE_ID): FakeFault {
-    return { status: 403, headers: { "content-type": "application/json; charset=utf-8" }, body: JSON.stringify(authorizationFailed(scope)) };
+    return {
+      status: 403,
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: JSON.stringify(authorizationFailed(scope)),
+    };
   },
   /** The identity endpoint before the identity is attached. */
   identityNotFound(): FakeFault {
@@ -159,20 +180,41 @@ export const faults = {
   },
   /** IMDS 410: "IMDS is going through updates and will be available in a maximum of 70 seconds". */
   imdsGone(): FakeFault {
-    return { status: 410, headers: { "content-type": "application/json; charset=utf-8" }, body: JSON.stringify({ error: "Gone" }) };
+    return {
+      status: 410,
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: JSON.stringify({ error: "Gone" }),
+    };
   },
   imdsNotFound(): FakeFault {
-    return { status: 404, headers: { "content-type": "application/json; charset=utf-8" }, body: JSON.stringify({ error: "Not found" }) };
+    return {
+      status: 404,
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: JSON.stringify({ error: "Not found" }),
+    };
   },
   imdsThrottled(): FakeFault {
-    return { status: 429, headers: { "content-type": "application/json; charset=utf-8" }, body: JSON.stringify({ error: "Too many requests" }) };
+    return {
+      status: 429,
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: JSON.stringify({ error: "Too many requests" }),
+    };
   },
   /** ARM 401 for a token past its expiry. */
   expiredToken(): FakeFault {
     return {
       status: 401,
-      headers: { "content-type": "application/json; charset=utf-8", "www-authenticate": 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The access token has expired."' },
-      body: JSON.stringify({ error: { code: "ExpiredAuthenticationToken", message: "The access token expiry UTC time is earlier than current UTC time." } }),
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        "www-authenticate":
+          'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The access token has expired."',
+      },
+      body: JSON.stringify({
+        error: {
+          code: "ExpiredAuthenticationToken",
+          message: "The access token expiry UTC time is earlier than current UTC time.",
+        },
+      }),
     };
   },
   /** A 200 whose body is not what the route serves. */
@@ -389,33 +431,56 @@ export class FakeAzure {
   ): FakeAnswer {
     if (pathname.indexOf("/metadata/") === 0) {
       // https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#errors-and-debugging
-      if (headers["metadata"] !== "true") return json(400, { error: "Bad request. Required metadata header not specified" });
-      if (headers["x-forwarded-for"] !== undefined) return json(400, { error: "Bad request. X-Forwarded-For header is not allowed" });
+      if (headers["metadata"] !== "true")
+        return json(400, { error: "Bad request. Required metadata header not specified" });
+      if (headers["x-forwarded-for"] !== undefined)
+        return json(400, { error: "Bad request. X-Forwarded-For header is not allowed" });
       if (method !== "GET") return json(405, { error: "Method not allowed" });
       if (!query["api-version"]) {
         return json(400, {
-          error: "Bad request. api-version was not specified in the request. For more information refer to aka.ms/azureimds",
+          error:
+            "Bad request. api-version was not specified in the request. For more information refer to aka.ms/azureimds",
           "newest-versions": ["2023-07-01", "2021-12-13", "2021-11-15"],
         });
       }
       return route === "token" ? this.token(query, now) : this.instance(pathname, query);
     }
     if (route === "other") {
-      return json(404, { error: { code: "InvalidResourceType", message: `The resource type could not be found for path '${pathname}'.` } });
+      return json(404, {
+        error: { code: "InvalidResourceType", message: `The resource type could not be found for path '${pathname}'.` },
+      });
     }
-    if (method !== "GET") return json(405, { error: { code: "MethodNotAllowed", message: "The requested resource does not support the method." } });
+    if (method !== "GET")
+      return json(405, {
+        error: { code: "MethodNotAllowed", message: "The requested resource does not support the method." },
+      });
     if (!query["api-version"]) {
-      return json(400, { error: { code: "MissingApiVersionParameter", message: "The api-version query parameter (?api-version=) is required for all requests." } });
+      return json(400, {
+        error: {
+          code: "MissingApiVersionParameter",
+          message: "The api-version query parameter (?api-version=) is required for all requests.",
+        },
+      });
     }
     const auth = /^Bearer (.+)$/.exec(headers["authorization"] || "");
     if (!auth) {
-      return json(401, { error: { code: "AuthenticationFailed", message: "Authentication failed. The 'Authorization' header is missing." } });
+      return json(401, {
+        error: {
+          code: "AuthenticationFailed",
+          message: "Authentication failed. The 'Authorization' header is missing.",
+        },
+      });
     }
     const expiry = this.issued.get(auth[1]);
     if (expiry === undefined) {
-      return json(401, { error: { code: "InvalidAuthenticationToken", message: "The access token is invalid." } }, {
-        "www-authenticate": 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The access token is invalid."',
-      });
+      return json(
+        401,
+        { error: { code: "InvalidAuthenticationToken", message: "The access token is invalid." } },
+        {
+          "www-authenticate":
+            'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The access token is invalid."',
+        },
+      );
     }
     if (now >= expiry) {
       const f = faults.expiredToken() as { status: number; headers: Record<string, string>; body: string };
@@ -430,7 +495,11 @@ export class FakeAzure {
       "x-ms-request-id": this.requestId(),
     };
     if (budget.throttledFor !== undefined) {
-      const f = faults.throttled(Math.ceil(budget.throttledFor / 1000)) as { status: number; headers: Record<string, string>; body: string };
+      const f = faults.throttled(Math.ceil(budget.throttledFor / 1000)) as {
+        status: number;
+        headers: Record<string, string>;
+        body: string;
+      };
       return { kind: "respond", status: 429, headers: { ...f.headers, ...rateHeaders }, body: f.body };
     }
     const state = route === "vm" ? this.vmState : this.scaleSetState;
@@ -471,13 +540,22 @@ export class FakeAzure {
   private instance(pathname: string, query: Record<string, string>): FakeAnswer {
     const doc: any = { compute: this.compute() };
     let node: any = doc;
-    for (const part of pathname.split("/").slice(3).filter((p) => p)) {
+    for (const part of pathname
+      .split("/")
+      .slice(3)
+      .filter((p) => p)) {
       if (node === null || typeof node !== "object" || !(part in node)) return json(404, { error: "Not found" });
       node = node[part];
     }
     if (query["format"] === "text") {
-      if (node !== null && typeof node === "object") return json(400, { error: "Bad request. Format text is only supported for leaf nodes" });
-      return { kind: "respond", status: 200, headers: { "content-type": "text/plain; charset=utf-8" }, body: String(node) };
+      if (node !== null && typeof node === "object")
+        return json(400, { error: "Bad request. Format text is only supported for leaf nodes" });
+      return {
+        kind: "respond",
+        status: 200,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+        body: String(node),
+      };
     }
     return json(200, node);
   }
@@ -502,7 +580,10 @@ export class FakeAzure {
       return { kind: "respond", status: f.status, headers: f.headers, body: f.body };
     }
     if (!query["resource"]) {
-      return json(400, { error: "invalid_request", error_description: "Required query variable 'resource' is missing" });
+      return json(400, {
+        error: "invalid_request",
+        error_description: "Required query variable 'resource' is missing",
+      });
     }
     const value = `fake-access-token-${++this.serial}-${Math.random().toString(36).slice(2)}`;
     this.issued.set(value, now + this.lifetimeSeconds * 1000);
@@ -576,7 +657,9 @@ export class FakeAzure {
     }
     if (change.fault !== undefined) {
       const { route, fault, times, durationMs } = change.fault;
-      this.queues[route].push(durationMs !== undefined ? { fault, times: Infinity, until: at + durationMs } : { fault, times: times ?? 1 });
+      this.queues[route].push(
+        durationMs !== undefined ? { fault, times: Infinity, until: at + durationMs } : { fault, times: times ?? 1 },
+      );
     }
   }
 
@@ -612,7 +695,8 @@ export class FakeAzure {
         } catch (e) {
           return json(400, { error: "body must be JSON: {route, fault, times?, durationMs?}" });
         }
-        if (!(spec.route in this.queues)) return json(400, { error: `route must be one of ${Object.keys(this.queues).join(", ")}` });
+        if (!(spec.route in this.queues))
+          return json(400, { error: `route must be one of ${Object.keys(this.queues).join(", ")}` });
         if (spec.durationMs !== undefined) this.failFor(spec.route, spec.fault, spec.durationMs);
         else this.fail(spec.route, spec.fault, spec.times ?? 1);
         return ok;
@@ -633,7 +717,9 @@ export class FakeAzure {
         const pathname = (req.url || "/").split("?")[0];
         let answer: FakeAnswer | undefined;
         if (pathname.indexOf("/_fake/") === 0) {
-          answer = this.control(req.method || "GET", pathname, Buffer.concat(chunks).toString("utf8")) || json(404, { error: "unknown control path" });
+          answer =
+            this.control(req.method || "GET", pathname, Buffer.concat(chunks).toString("utf8")) ||
+            json(404, { error: "unknown control path" });
         } else {
           try {
             answer = this.handle({ method: req.method || "GET", url: req.url || "/", headers: req.headers });
