@@ -26,5 +26,5 @@ export {
   CUSTOM_SCRIPT_PUBLISHER,
   CUSTOM_SCRIPT_TYPE,
   CUSTOM_SCRIPT_TYPE_HANDLER_VERSION,
-  stableGuid,
 } from "./workerScaleSet";
+export { armGuid } from "./armGuid";

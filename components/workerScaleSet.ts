@@ -2,11 +2,11 @@
  * WorkerScaleSet: a Uniform VM Scale Set whose workers start only once Azure reports
  * their VM `Succeeded`. The class is thin: validate → render → declare children.
  */
-import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { InputPropertyErrorDetails } from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as compute from "@pulumi/azure-native/compute";
+import { armGuid } from "./armGuid";
 import { CustomDataOptions, CustomDataTooLargeError, encodeCustomData, renderCustomData } from "./customData";
 import {
   DEFAULT_ADMIN_USERNAME,
@@ -117,15 +117,6 @@ function customDataSizeProblems(args: Unknowable<PlainArgs>): InputPropertyError
       },
     ];
   }
-}
-
-/** A name-based (v5-style) GUID: the same inputs give the same role assignment name on every update. */
-export function stableGuid(seed: string): string {
-  const hash = crypto.createHash("sha1").update(`hpc-workers:${seed}`).digest();
-  hash[6] = (hash[6] & 0x0f) | 0x50;
-  hash[8] = (hash[8] & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** Host name prefix: letters, digits and "-", at most 15 characters (the tightest Azure limit). */
@@ -261,18 +252,22 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
     const scope = pulumi
       .all([client.subscriptionId, args.resourceGroupName])
       .apply(([sub, rg]) => resourceGroupScope(sub, rg));
+    const roleDefinitionId = client.subscriptionId.apply(readerRoleDefinitionId);
     this.roleAssignment = new authorization.RoleAssignment(
       `${name}-reader`,
       {
         // Naming the type skips the Entra lookup that fails with PrincipalNotFound right after the identity is created.
         principalId: this.principalId,
         principalType: authorization.PrincipalType.ServicePrincipal,
-        roleDefinitionId: client.subscriptionId.apply(readerRoleDefinitionId),
+        roleDefinitionId,
         scope,
-        roleAssignmentName: scope.apply((s) => stableGuid(`${s}/${name}/reader`)),
+        // As Azure's own templates name it: guid(scope, principalId, roleDefinitionId). Two stacks
+        // cannot collide, and a replaced identity gets a new assignment before the old one goes.
+        roleAssignmentName: pulumi
+          .all([scope, this.principalId, roleDefinitionId])
+          .apply(([s, principal, role]) => armGuid(s, principal, role)),
       },
-      // The stable name is reused when the identity is replaced, so the old assignment must go first.
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this },
     );
 
     this.registerOutputs({

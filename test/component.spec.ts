@@ -14,7 +14,7 @@ import {
   customScriptCommand,
   UNIT_PATH,
   PER_BOOT_SCRIPT_PATH,
-  stableGuid,
+  armGuid,
 } from "../components";
 import { MOCK_SUBSCRIPTION_ID, ResourceRecorder, installMocks, mockPrincipalId, unwrap } from "../testkit/pulumiMocks";
 import { parseCloudConfig, writeFile } from "../testkit/cloudConfig";
@@ -91,7 +91,8 @@ describe("WorkerScaleSet", () => {
           );
           assert.equal(
             role.roleAssignmentName,
-            stableGuid(`/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg-test/${name}/reader`),
+            armGuid(role.scope, mockPrincipalId(`${name}-vmss`), role.roleDefinitionId),
+            "named as Azure's templates name it: guid(scope, principalId, roleDefinitionId)",
           );
         });
 
