@@ -12,7 +12,6 @@ export {
 export {
   renderCustomData,
   encodeCustomData,
-  decodeCustomData,
   CustomDataOptions,
   EncodedCustomData,
   CustomDataTooLargeError,
