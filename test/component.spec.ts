@@ -9,7 +9,6 @@ import {
   WORKER_COMMAND_PATH,
   WorkerScaleSet,
   WorkerScaleSetArgs,
-  decodeCustomData,
   renderCustomData,
   customScriptCommand,
   UNIT_PATH,
@@ -17,6 +16,7 @@ import {
   armGuid,
 } from "../components";
 import { MOCK_SUBSCRIPTION_ID, ResourceRecorder, installMocks, mockPrincipalId, unwrap } from "../testkit/pulumiMocks";
+import { decodeCustomData } from "../policy/customData";
 import { parseCloudConfig, writeFile } from "../testkit/cloudConfig";
 import { DEV_SSH_KEY, SUBNET_ID, minimalArgs } from "../testkit/componentArgs";
 
@@ -98,7 +98,7 @@ describe("WorkerScaleSet", () => {
 
         it("ships the agent, the launcher and the mode's trigger in the custom data it exposes", async () => {
           const vmss = deployed.mine.find((r) => r.type === VMSS)!.inputs;
-          const shipped = decodeCustomData(vmss.virtualMachineProfile.osProfile.customData);
+          const shipped = decodeCustomData(vmss.virtualMachineProfile.osProfile.customData).text;
           const exposed = await unwrap(deployed.component.customData);
           assert.equal(shipped, exposed);
           assert.equal(
