@@ -54,11 +54,10 @@ const COMMAND_MODULES = ["bootcmd", "runcmd"];
 export function fileBytes(file: CloudConfigFile): Buffer {
   const content = file.content ?? "";
   let bytes = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content);
-  for (const step of WRITE_FILES_DECODING[
-    String(file.encoding ?? "")
-      .toLowerCase()
-      .trim()
-  ] ?? []) {
+  const encoding = String(file.encoding ?? "")
+    .toLowerCase()
+    .trim();
+  for (const step of WRITE_FILES_DECODING[encoding] ?? []) {
     bytes = step === "base64" ? Buffer.from(bytes.toString("latin1"), "base64") : zlib.gunzipSync(bytes);
   }
   return bytes;
