@@ -107,6 +107,8 @@ describe("agent core: the kept-file proof (virtual time)", () => {
       (f, files) => {
         f.setVmState("Succeeded");
         files.write(KEPT, `${OTHER_VM_ID}\n`);
+        // Removed and written again (a second boot of the same image): still said once.
+        files.schedule(100000, KEPT, undefined).schedule(200000, KEPT, OTHER_VM_ID);
       },
       { ...kept, timeoutSeconds: 900 },
     );

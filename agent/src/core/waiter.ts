@@ -8,7 +8,6 @@ import { CLOUDS } from "./constants";
 import { finish, log, newCtx } from "./context";
 import { imdsGet, instancePath, parseAzEnvironment, parseVmUuid } from "./imds";
 import { lookAtKeptFile, newKeptProof } from "./keptFile";
-import type { KeptProof } from "./keptFile";
 import { parseVmId } from "./resourceId";
 import type { Env, Outcome, WaiterOptions } from "./types";
 
@@ -20,14 +19,11 @@ export async function runWaiter(env: Env, opts: WaiterOptions): Promise<Outcome>
   if ("end" in vm) return vm.end;
   const az = await imdsGet(ctx, "compute/azEnvironment", instancePath("azEnvironment"), parseAzEnvironment);
   if ("end" in az) return az.end;
-  let kept: KeptProof | undefined;
+  let vmUuid: string | undefined;
   if (opts.keptFile) {
-    const vmId = await imdsGet(ctx, "compute/vmId", instancePath("vmId"), parseVmUuid);
-    if ("end" in vmId) return vmId.end;
-    kept = newKeptProof(opts.keptFile, vmId.value);
-    if (!(await lookAtKeptFile(ctx, kept)) && kept.seen === undefined) {
-      log(ctx, `kept file ${kept.path} is absent: Succeeded alone will not start the worker (vmId ${kept.vmId})`);
-    }
+    const got = await imdsGet(ctx, "compute/vmId", instancePath("vmId"), parseVmUuid);
+    if ("end" in got) return got.end;
+    vmUuid = got.value;
   }
   const cloud = CLOUDS[az.value.toLowerCase()];
   if (!cloud && !opts.armUrl) {
@@ -39,6 +35,10 @@ export async function runWaiter(env: Env, opts: WaiterOptions): Promise<Outcome>
   const form =
     vm.value.kind === "uniform" ? "a Uniform scale-set instance" : "a Flexible scale-set member or standalone VM";
   log(ctx, `this VM is ${vm.value.id}, ${form}; cloud ${az.value}, ARM ${armBase}`);
+  const kept = vmUuid === undefined ? undefined : newKeptProof(opts.keptFile!, vmUuid);
+  if (kept && !(await lookAtKeptFile(ctx, kept)) && kept.seen === undefined) {
+    log(ctx, `kept file ${kept.path} is absent: Succeeded alone will not start the worker (vmId ${kept.vmId})`);
+  }
   ctx.last = "ARM has not answered";
   return pollArm(ctx, { vmId: vm.value.id, armBase, resource, kept });
 }
