@@ -75,7 +75,7 @@ export function renderCustomData(options: CustomDataOptions): string {
     {
       path: LAUNCHER_PATH,
       content: renderLauncher({
-        overprovisioned: overprovision,
+        keptFile: overprovision,
         timeoutSeconds: options.timeoutSeconds,
         imdsUrl: options.imdsUrl,
         armUrl: options.armUrl,

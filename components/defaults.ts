@@ -55,6 +55,13 @@ export const INSTALL_DIR = "/usr/local/lib/hpc-workers";
 export const WAITER_PATH = `${INSTALL_DIR}/waiter.js`;
 export const LAUNCHER_PATH = `${INSTALL_DIR}/launch`;
 export const WORKER_COMMAND_PATH = "/etc/hpc-workers/worker-command";
+/**
+ * The kept file: written, with the VM's IMDS compute/vmId, by the extension that runs only on
+ * the VMs an overprovisioned scale set keeps (doNotRunExtensionsOnOverprovisionedVMs). It is on
+ * the OS disk, so it survives reboots; a reimage wipes it, and the extension runs again.
+ * The launcher passes it to the waiter as --kept-file when the scale set overprovisions.
+ */
+export const KEPT_FILE_PATH = "/var/lib/hpc-workers/kept";
 /** One journald unit for every mode: `journalctl -u hpc-worker`. */
 export const WORKER_UNIT = "hpc-worker.service";
 

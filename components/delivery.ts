@@ -9,7 +9,7 @@
  * Nothing here waits: every trigger returns at once, and the waiting happens inside the
  * unit (Type=exec), whose start job completes as soon as the launcher is exec'd.
  */
-import { LAUNCHER_PATH, WAITER_PATH, WORKER_COMMAND_PATH, WORKER_UNIT } from "./defaults";
+import { KEPT_FILE_PATH, LAUNCHER_PATH, WAITER_PATH, WORKER_COMMAND_PATH, WORKER_UNIT } from "./defaults";
 import { WAITER_EXIT_OFFSET, WAITER_FINAL_EXIT_CODES } from "./waiterContract";
 
 /** How the worker is triggered on the VM. The launcher and the waiter are the same in every mode. */
@@ -47,7 +47,8 @@ export const BACKOFF_RESET_AFTER_SECONDS = 600;
 export const LAUNCHER_NO_NODE_EXIT = 69;
 
 export interface LauncherOptions {
-  overprovisioned: boolean;
+  /** The scale set overprovisions: the waiter also waits for the kept file (--kept-file KEPT_FILE_PATH). */
+  keptFile: boolean;
   timeoutSeconds?: number;
   imdsUrl?: string;
   armUrl?: string;
@@ -61,7 +62,7 @@ export function shellQuote(value: string): string {
 export function waiterArguments(options: LauncherOptions): string[] {
   const args: string[] = [];
   if (options.timeoutSeconds !== undefined) args.push("--timeout", String(options.timeoutSeconds));
-  if (options.overprovisioned) args.push("--overprovisioned");
+  if (options.keptFile) args.push("--kept-file", KEPT_FILE_PATH);
   if (options.imdsUrl !== undefined) args.push("--imds-url", options.imdsUrl);
   if (options.armUrl !== undefined) args.push("--arm-url", options.armUrl);
   return args;

@@ -18,12 +18,13 @@ export const DEFAULT_WAITER_TIMEOUT_SECONDS = DEFAULT_TIMEOUT_SECONDS;
  */
 export const WAITER_EXIT_OFFSET = 90;
 export const WAITER_EXIT_CODES = EXIT_CODES;
-/** Final answers (usage, gone, failed, timeout), as the unit sees them: no restart-loop. */
+/** Final answers (usage, gone, failed, timeout, refused), as the unit sees them: no restart-loop. */
 export const WAITER_FINAL_EXIT_CODES: readonly number[] = [
   EXIT_CODES.usage,
   EXIT_CODES.gone,
   EXIT_CODES.failed,
   EXIT_CODES.timeout,
+  EXIT_CODES.refused,
 ].map((code) => WAITER_EXIT_OFFSET + code);
 
 const BUNDLE_RELATIVE = path.join("agent", "dist", "waiter.js");

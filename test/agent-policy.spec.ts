@@ -6,14 +6,19 @@
 import { strict as assert } from "assert";
 import * as fc from "fast-check";
 import {
+  JITTER,
   MAX_PERIOD_MS,
+  PROOF_WAIT_MS,
+  RETRY_AFTER_JITTER_MS,
   VM_STEADY_MS,
+  afterProof,
   armDelayMs,
   armPoll,
   fleetRatePerS,
   imdsDelayMs,
   minRateLimitRemaining,
   nextPeriodMs,
+  retryAfterWithJitterMs,
 } from "../agent/src/core/pollPolicy";
 import type { ArmPollInput, Pace } from "../agent/src/core/pollPolicy";
 import { seededRandom } from "../testkit/fake-azure/virtualEnv";
@@ -23,7 +28,16 @@ const BUCKET = 36;
 const REFILL_PER_MS = 12 / 60000;
 
 function input(over: Partial<ArmPollInput>): ArmPollInput {
-  return { target: "vm", reason: "state", attempt: 1, elapsedMs: 0, headers: {}, random: 0.5, ...over };
+  return {
+    reason: "state",
+    attempt: 1,
+    awaitingProof: false,
+    elapsedMs: 0,
+    headers: {},
+    retryAfter: false,
+    random: 0.5,
+    ...over,
+  };
 }
 
 /** Reads of one VM over `durationMs` of Creating; returns the lowest the bucket got before a read (must stay ≥ 1). */
@@ -88,13 +102,42 @@ describe("agent poll policy (pollPolicy.ts)", () => {
     assert.equal(ds.size, 3);
   });
 
-  it("paces scale-set reads no faster than VM reads in the steady phase", () => {
-    for (const r of [0, 0.5, 0.999]) {
-      assert.ok(
-        armDelayMs(input({ target: "scaleSet", attempt: 100, random: r })) >=
-          armDelayMs(input({ target: "vm", attempt: 100, random: 0 })),
+  describe("waiting for the kept file (--kept-file, no proof yet)", () => {
+    it("reads between the per-VM refill (5 s) and 9.2 s apart, for any jitter, so Deleting is seen within 10 s", () => {
+      for (let n = 0; n < 50; n++) {
+        for (const r of [0, 0.5, 0.999999]) {
+          const d = armDelayMs(input({ attempt: 0, awaitingProof: true, random: r, elapsedMs: n * 9000 }));
+          assert.ok(d >= VM_STEADY_MS && d <= PROOF_WAIT_MS * (1 + JITTER), `read ${n}, random ${r}: ${d} ms`);
+          assert.ok(d <= 9200, `${d} ms`);
+        }
+      }
+    });
+
+    it("lets the fleet's pacing win over the 10 s when the principal's bucket runs low", () => {
+      const reads = (n: number) => ({ "x-ms-ratelimit-remaining-subscription-reads": String(n) });
+      const out = armPoll(
+        input({
+          awaitingProof: true,
+          attempt: 0,
+          headers: reads(60),
+          elapsedMs: 20000,
+          pace: { periodMs: 20000, remaining: 125, atMs: 0, busy: true },
+        }),
       );
-    }
+      assert.ok(out.delayMs > 10000, `${out.delayMs} ms`);
+    });
+
+    it("when the file appears: reads at once and restarts at the fast floor in an idle fleet; changes nothing in a busy one", () => {
+      const idle = afterProof({ periodMs: PROOF_WAIT_MS, remaining: 249, atMs: 0 });
+      assert.equal(idle.readNow, true);
+      assert.equal(idle.pace!.periodMs, 1000);
+      assert.deepEqual(afterProof(undefined), { readNow: true, pace: undefined });
+      const pace = { periodMs: 40000, remaining: 100, atMs: 0, busy: true };
+      assert.deepEqual(afterProof(pace), { readNow: false, pace });
+      // After an idle restart the next reads are fast again.
+      const next = armPoll(input({ attempt: 1, headers: {}, elapsedMs: 1000, pace: idle.pace }));
+      assert.ok(next.delayMs <= 1150, `${next.delayMs} ms`);
+    });
   });
 
   it("slows down as x-ms-ratelimit-remaining-* runs low, and never speeds up", () => {
@@ -127,16 +170,19 @@ describe("agent poll policy (pollPolicy.ts)", () => {
     assert.equal(minRateLimitRemaining({ "x-ms-ratelimit-remaining-resource": "garbage" }), undefined);
   });
 
-  it("waits at least the Retry-After it is given on a 429", () => {
+  it("leaves a 429's Retry-After to the core's gate, and backs off on its own only without one", () => {
+    // With a Retry-After the policy adds nothing of its own beyond the period...
+    assert.ok(armDelayMs(input({ reason: "throttled", attempt: 5, retryAfter: true, random: 0.5 })) < 5000);
+    // ...without one, 5 s × 2^(n−1) (×0.8-1.2), at most 60 s.
+    assert.ok(armDelayMs(input({ reason: "throttled", attempt: 3, retryAfter: false, random: 0 })) >= 16000);
+  });
+
+  it("puts a Retry-After's jitter only on top of it: never earlier, at most 1 s later", () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 3600000 }),
-        fc.double({ min: 0, max: 0.999999, noNaN: true }),
-        fc.integer({ min: 1, max: 50 }),
-        (ra, r, n) => {
-          assert.ok(armDelayMs(input({ reason: "throttled", attempt: n, retryAfterMs: ra, random: r })) >= ra);
-        },
-      ),
+      fc.property(fc.integer({ min: 0, max: 3600000 }), fc.double({ min: 0, max: 0.999999, noNaN: true }), (ra, r) => {
+        const wait = retryAfterWithJitterMs(ra, r);
+        assert.ok(wait >= ra && wait < ra + RETRY_AFTER_JITTER_MS);
+      }),
     );
   });
 
@@ -153,12 +199,11 @@ describe("agent poll policy (pollPolicy.ts)", () => {
       assert.ok(armDelayMs(input({ reason: "forbidden", attempt: n, random: 0.999 })) <= 20000);
   });
 
-  it("retries IMDS quickly and boundedly (a 410 lasts up to 70 s), and honours its Retry-After", () => {
+  it("retries IMDS quickly and boundedly (a 410 lasts up to 70 s)", () => {
     for (let n = 1; n < 100; n++) {
       const d = imdsDelayMs({ attempt: n, random: 0.999 });
-      assert.ok(d >= 500 && d <= 10000, `attempt ${n}: ${d}`);
+      assert.ok(d >= 500 && d <= 6000, `attempt ${n}: ${d}`);
     }
-    assert.ok(imdsDelayMs({ attempt: 1, random: 0.5, retryAfterMs: 20000 }) >= 20000);
   });
   describe("fleet pacing (the period carried from one answer to the next)", () => {
     const reads = (n: number) => ({ "x-ms-ratelimit-remaining-subscription-reads": String(n) });
@@ -201,92 +246,15 @@ describe("agent poll policy (pollPolicy.ts)", () => {
           const rate = (w / period) * 1000;
           bucket = Math.max(0, Math.min(250, bucket + (25 - rate) * (period / 1000)));
           t += period;
-          const out = armPoll({
-            target: "vm",
-            reason: "state",
-            attempt: 100,
-            elapsedMs: t,
-            headers: reads(Math.floor(bucket)),
-            random: 0,
-            pace,
-          });
+          const out = armPoll(
+            input({ attempt: 100, elapsedMs: t, headers: reads(Math.floor(bucket)), random: 0, pace }),
+          );
           pace = out.pace;
           period = pace.periodMs;
         }
         const want = Math.min(MAX_PERIOD_MS, Math.max(VM_STEADY_MS, (w / 25) * 1000));
         assert.ok(Math.abs(period - want) / want < 0.1, `W=${w}: period ${period} ms, want ≈ ${want} ms`);
       }
-    });
-
-    it("reads the scale set (or the VM once more) at once when the fleet is idle, as the next paced read when it is busy", () => {
-      assert.equal(armDelayMs(input({ target: "scaleSet", reason: "switch", headers: reads(249) })), 0);
-      assert.equal(armDelayMs(input({ target: "vm", reason: "switch", headers: {} })), 0);
-      const paced = armPoll(
-        input({ target: "scaleSet", reason: "switch", headers: reads(100), elapsedMs: 30000, pace: busy(30000, 100) }),
-      );
-      assert.ok(paced.delayMs >= paced.pace.periodMs && paced.pace.periodMs >= VM_STEADY_MS);
-    });
-
-    it("aims the scale-set phase (--overprovisioned) 5/s under the refill: 30/s against 15/s gives ×2", () => {
-      assert.equal(nextPeriodMs(busy(10000, 125), 75, 10000, VM_STEADY_MS, false, true), 20000);
-      const vm = armPoll(
-        input({
-          target: "vm",
-          reason: "state",
-          attempt: 30,
-          headers: reads(75),
-          elapsedMs: 10000,
-          pace: busy(10000, 125),
-        }),
-      );
-      const scaleSet = armPoll(
-        input({
-          target: "scaleSet",
-          reason: "state",
-          attempt: 30,
-          headers: reads(75),
-          elapsedMs: 10000,
-          pace: busy(10000, 125),
-        }),
-      );
-      assert.equal(vm.pace.periodMs, 15000);
-      assert.equal(scaleSet.pace.periodMs, 20000);
-    });
-
-    it("enters the scale-set phase at 4× the VM-phase period (at most 120 s) when the fleet is busy", () => {
-      const state = armPoll(
-        input({
-          target: "vm",
-          reason: "state",
-          attempt: 5,
-          headers: reads(150),
-          elapsedMs: 20000,
-          pace: busy(10000, 150, 10000),
-        }),
-      );
-      const entry = armPoll(
-        input({
-          target: "vm",
-          reason: "switch",
-          attempt: 5,
-          headers: reads(150),
-          elapsedMs: 20000,
-          pace: busy(10000, 150, 10000),
-        }),
-      );
-      assert.equal(entry.pace.periodMs, Math.min(MAX_PERIOD_MS, 4 * state.pace.periodMs));
-      assert.ok(entry.delayMs >= entry.pace.periodMs);
-      const long = armPoll(
-        input({
-          target: "vm",
-          reason: "switch",
-          attempt: 5,
-          headers: reads(150),
-          elapsedMs: 100000,
-          pace: busy(90000, 150, 10000),
-        }),
-      );
-      assert.equal(long.pace.periodMs, MAX_PERIOD_MS);
     });
 
     it("ends the fast phase for good once the fleet is busy", () => {

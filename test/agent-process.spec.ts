@@ -1,31 +1,37 @@
 /**
  * The BUILT bundle (node agent/dist/waiter.js) as a real child process against FakeAzure over
- * TCP, one test per fault class: exit code, timing against the scripted timeline, Retry-After
- * compliance, the calls it made.
+ * TCP: only what a process can show. Its argv and exit codes, the transport (timeouts, refused
+ * and reset connections, no proxy ever, no X-Forwarded-For) and the end-to-end timing of the
+ * kept-file exit on a real file system. The logic (fault classes, Retry-After, pacing) is
+ * tested on the pure core with a fake clock (agent-core, -arm-faults, -retry, -kept-file).
+ * Scenarios run in parallel, each with its own fake, started in a `before` hook.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
 import * as net from "net";
+import * as os from "os";
+import * as path from "path";
 import { EXIT_CODES } from "../agent/src/core/exitCodes";
-import { ARM_REQUEST_TIMEOUT_MS } from "../agent/src/core/constants";
+import { KEPT_FILE_POLL_MS } from "../agent/src/core/keptFile";
 import { ensureBundle, runWaiterProcess } from "../testkit/fake-azure/agentProcess";
 import type { SpawnOptions, WaiterRun } from "../testkit/fake-azure/agentProcess";
-import { FakeAzure, faults, FLEXIBLE_RESOURCE_ID } from "../testkit/fake-azure/index";
+import { DEFAULT_VM_ID, FakeAzure, faults } from "../testkit/fake-azure/index";
 import type { FakeAzureOptions } from "../testkit/fake-azure/index";
 
-/** Slack for process start-up and a loaded 2-core CI machine. */
-const SLACK_MS = 1500;
+/** Slack for process start-up and a loaded 2-core machine. */
+/** Room for process start-up and a loaded machine on top of the figure each assertion checks. */
+const SLACK_MS = 3000;
+const OTHER_VM_ID = "11111111-2222-4333-8444-555555555555";
 
-let fake: FakeAzure | undefined;
-
-async function startFake(opts: FakeAzureOptions = {}, port = 0): Promise<{ fake: FakeAzure; url: string }> {
-  fake = new FakeAzure(opts);
-  const url = await fake.listen(port);
-  return { fake, url };
+interface Outcome {
+  fake: FakeAzure;
+  run: WaiterRun;
+  /** Epoch ms of the scenario's own marks (a file written, ...). */
+  marks: Record<string, number>;
 }
 
-function waiter(url: string, extra: string[] = [], opts: SpawnOptions = {}): Promise<WaiterRun> {
-  return runWaiterProcess(["--imds-url", url, "--arm-url", url, "--timeout", "30", ...extra], opts);
-}
+const fakes: FakeAzure[] = [];
+const dirs: string[] = [];
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -37,299 +43,286 @@ function freePort(): Promise<number> {
   });
 }
 
-const vmCalls = (f: FakeAzure) => f.callsTo("vm");
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves once the fake has seen `count` ARM reads of the VM. */
+async function vmReads(fake: FakeAzure, count: number): Promise<void> {
+  const started = Date.now();
+  while (fake.callsTo("vm").length < count) {
+    if (Date.now() - started > 30000) throw new Error(`fewer than ${count} ARM reads within 30 s`);
+    await sleep(10);
+  }
+}
+
+function keptPath(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kept-"));
+  dirs.push(dir);
+  return path.join(dir, "kept");
+}
+
+/** A fake (on `port`, if given), then the waiter against it with `args`; `meanwhile` plays the timeline. */
+async function scenario(
+  fakeOpts: FakeAzureOptions,
+  args: string[],
+  meanwhile: (fake: FakeAzure, marks: Record<string, number>) => Promise<unknown> = async () => undefined,
+  spawn: SpawnOptions & {
+    timeout?: string;
+    port?: number;
+    lateStartMs?: number;
+    /** Faults and timelines set before the waiter starts. */
+    prepare?: (fake: FakeAzure) => unknown;
+  } = {},
+): Promise<Outcome> {
+  const fake = new FakeAzure(fakeOpts);
+  fakes.push(fake);
+  if (spawn.prepare) spawn.prepare(fake);
+  const port = spawn.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  if (!spawn.lateStartMs) await fake.listen(port);
+  // A late fake starts counting once the waiter has logged its first line, which it does just
+  // before its first IMDS request: a slow process start must not hide the refused connection.
+  let firstLine: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (firstLine = resolve));
+  const running = runWaiterProcess(["--imds-url", url, "--arm-url", url, "--timeout", spawn.timeout ?? "30", ...args], {
+    ...spawn,
+    onStderr: () => firstLine(),
+  });
+  if (spawn.lateStartMs) {
+    await started;
+    await sleep(spawn.lateStartMs);
+    await fake.listen(port);
+  }
+  const marks: Record<string, number> = {};
+  await meanwhile(fake, marks);
+  return { fake, run: await running, marks };
+}
 
 describe("agent process (built bundle against FakeAzure)", function () {
-  this.timeout(45000);
+  this.timeout(60000);
 
   before(() => ensureBundle());
 
-  afterEach(async () => {
-    if (fake) await fake.close();
-    fake = undefined;
+  after(async () => {
+    await Promise.all(fakes.map((f) => f.close()));
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("exits 0 within a second of Succeeded, with the documented calls and headers", async () => {
-    const { fake, url } = await startFake();
-    fake.schedule(1500, { vm: "Succeeded" });
-    const run = await waiter(url);
-    assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    const flip = fake.changedAt("vm", "Succeeded")!;
-    assert.ok(run.exitedAt - flip <= 1200 + SLACK_MS, `exited ${run.exitedAt - flip} ms after Succeeded`);
-    assert.deepEqual(
-      fake.calls.slice(0, 4).map((c) => c.path.replace(/\/subscriptions\/.*/, "ARM")),
-      [
-        "/metadata/instance/compute/resourceId",
-        "/metadata/instance/compute/azEnvironment",
-        "/metadata/identity/oauth2/token",
-        "ARM",
-      ],
-    );
-    for (const c of fake.calls) {
-      assert.equal(c.headers["x-forwarded-for"], undefined);
-      if (c.route === "imds" || c.route === "token") assert.equal(c.headers["metadata"], "true");
-      else assert.match(c.headers["authorization"], /^Bearer fake-access-token-/);
-    }
-    assert.equal(vmCalls(fake)[vmCalls(fake).length - 1].status, 200);
-    for (const t of fake.tokens) assert.equal(run.stderr.indexOf(t), -1, "a token reached the log");
-    assert.match(run.stderr, /provisioningState Succeeded .*exit 0/);
-  });
-
-  it("ignores HTTP(S)_PROXY and NODE_USE_ENV_PROXY pointing at a dead proxy", async () => {
-    const { fake, url } = await startFake({ vmState: "Succeeded" });
-    const dead = `http://127.0.0.1:${await freePort()}`;
-    const run = await waiter(url, [], {
-      env: {
-        HTTP_PROXY: dead,
-        HTTPS_PROXY: dead,
-        http_proxy: dead,
-        https_proxy: dead,
-        ALL_PROXY: dead,
-        NO_PROXY: "",
-        NODE_USE_ENV_PROXY: "1",
-      },
-    });
-    assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    assert.ok(fake.calls.length >= 4);
-  });
-
-  it("answers a usage error with code 2 and a clear message; --help with 0", async () => {
-    const bad = await runWaiterProcess(["--bogus"]);
+  it("answers usage errors with code 2 and a clear message (--overprovisioned: replaced by --kept-file), --help with 0", async () => {
+    const [bad, value, removed, help] = await Promise.all([
+      runWaiterProcess(["--bogus"]),
+      runWaiterProcess(["--timeout", "soon"]),
+      runWaiterProcess(["--overprovisioned"]),
+      runWaiterProcess(["--help"]),
+    ]);
     assert.equal(bad.code, EXIT_CODES.usage);
     assert.match(bad.stderr, /unknown flag --bogus/);
     assert.match(bad.stderr, /usage: waiter\.js/);
-    const value = await runWaiterProcess(["--timeout", "soon"]);
     assert.equal(value.code, EXIT_CODES.usage);
     assert.match(value.stderr, /--timeout must be a number of seconds greater than 0 \(got "soon"\)/);
-    const help = await runWaiterProcess(["--help"]);
+    assert.equal(removed.code, EXIT_CODES.usage);
+    assert.match(removed.stderr, /--overprovisioned was removed and replaced by --kept-file PATH: it proved survival/);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /--overprovisioned/);
+    assert.match(help.stdout, /--kept-file PATH/);
+    assert.match(help.stdout, /6 refused/);
+    assert.doesNotMatch(help.stdout, /--overprovisioned/);
   });
 
-  it("waits for IMDS to come up (connection refused for 2 s)", async () => {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const running = waiter(url);
-    await new Promise((r) => setTimeout(r, 2000));
-    const { fake } = await startFake({ vmState: "Succeeded" }, port);
-    const run = await running;
-    assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    assert.match(run.stderr, /IMDS unreachable for compute\/resourceId \(ECONNREFUSED\).*retrying in \d+\.\d s/);
-    assert.ok(run.exitedAt - fake.calls[0].at <= 500 + SLACK_MS);
-  });
+  describe("exit codes and the transport", () => {
+    const runs: Record<string, Promise<Outcome>> = {};
 
-  it("rides out IMDS 410 (for 2.5 s), 404, 429 and 500", async () => {
-    const { fake, url } = await startFake({ vmState: "Succeeded" });
-    fake
-      .failFor("imds", faults.imdsGone(), 2500)
-      .fail("imds", faults.imdsNotFound())
-      .fail("imds", faults.imdsThrottled())
-      .fail("imds", faults.serverError());
-    const run = await waiter(url);
-    assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    const imds = fake.callsTo("imds");
-    const firstOk = imds.find((c) => c.status === 200)!;
-    assert.ok(firstOk.at - imds[0].at >= 2500);
-    assert.deepEqual([...new Set(imds.map((c) => c.status))].sort(), [200, 404, 410, 429, 500]);
-    assert.match(run.stderr, /IMDS 410 .*up to 70 s/);
-  });
-
-  it("waits for the managed identity (400 Identity not found, 404)", async () => {
-    const { fake, url } = await startFake({ vmState: "Succeeded" });
-    fake.setIdentityAttached(false);
-    fake.schedule(2000, { identity: true });
-    const run = await waiter(url);
-    assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    assert.ok(fake.callsTo("token").filter((c) => c.status === 400).length >= 2);
-    assert.match(run.stderr, /IMDS 400 invalid_request: Identity not found .*no managed identity attached yet/);
-  });
-
-  it("keeps waiting through RBAC propagation (403 AuthorizationFailed) and logs why", async () => {
-    const { fake, url } = await startFake({ vmState: "Succeeded" });
-    fake.setRbacReady(false);
-    fake.schedule(3000, { rbac: true });
-    const run = await waiter(url);
-    assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    assert.ok(vmCalls(fake).filter((c) => c.status === 403).length >= 2);
-    assert.match(
-      run.stderr,
-      /ARM 403 AuthorizationFailed for the VM \(RBAC not propagated yet.*; retrying in \d+\.\d s/,
-    );
-  });
-
-  it("never reads ARM before a 429's Retry-After (seconds, retry-after-ms, HTTP date) has elapsed", async function () {
-    // How long after the Retry-After the policy comes back is its to tune (it spreads a throttled
-    // fleet over up to a minute), so each header form gets its own fake and waiter, in parallel.
-    this.timeout(150000);
-    const dateAt = Math.ceil((Date.now() + 4000) / 1000) * 1000;
-    const forms = [
-      { fault: faults.throttled(2), floor: (at: number) => at + 2000 },
-      { fault: faults.throttled(1500, "retry-after-ms"), floor: (at: number) => at + 1500 },
-      { fault: faults.throttled(1800, "x-ms-retry-after-ms"), floor: (at: number) => at + 1800 },
-      { fault: faults.throttled(new Date(dateAt).toUTCString()), floor: () => dateAt },
-    ];
-    const fakes = forms.map(() => new FakeAzure({ vmState: "Succeeded" }));
-    try {
-      const runs = await Promise.all(
-        fakes.map(async (f, k) => {
-          f.fail("vm", forms[k].fault);
-          const url = await f.listen();
-          return runWaiterProcess(["--imds-url", url, "--arm-url", url, "--timeout", "140"], { killAfterMs: 145000 });
+    before(() => {
+      runs.happy = scenario({}, [], async (fake) => {
+        await vmReads(fake, 1);
+        fake.schedule(1500, { vm: "Succeeded" });
+      });
+      runs.proxy = scenario({ vmState: "Succeeded" }, [], undefined, {
+        env: {
+          HTTP_PROXY: "http://127.0.0.1:9",
+          HTTPS_PROXY: "http://127.0.0.1:9",
+          http_proxy: "http://127.0.0.1:9",
+          https_proxy: "http://127.0.0.1:9",
+          ALL_PROXY: "http://127.0.0.1:9",
+          NO_PROXY: "",
+          NODE_USE_ENV_PROXY: "1",
+        },
+      });
+      runs.refusedThenReset = freePort().then((port) =>
+        scenario({}, [], undefined, {
+          port,
+          lateStartMs: 1500,
+          prepare: (fake) => fake.fail("vm", faults.reset()).schedule(1000, { vm: "Succeeded" }),
         }),
       );
-      runs.forEach((run, k) => {
-        assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-        const vm = vmCalls(fakes[k]);
-        assert.deepEqual(
-          vm.map((c) => c.status),
-          [429, 200],
-        );
-        const floor = forms[k].floor(vm[0].at);
-        assert.ok(vm[1].at >= floor, `form ${k}: read ${floor - vm[1].at} ms before the Retry-After elapsed`);
+      runs.gone = scenario({}, [], async (fake) => {
+        await vmReads(fake, 1);
+        fake.schedule(800, { vm: "Deleting" });
       });
-      assert.match(
-        runs[0].stderr,
-        /ARM 429 TooManyRequests for the VM \(throttled; Retry-After 2\.0 s\); retrying in \d+\.\d s/,
+      runs.failed = scenario({}, [], undefined, { prepare: (fake) => fake.schedule(500, { vm: "Failed" }) });
+      const invalidApiVersion = faults.status(
+        400,
+        JSON.stringify({
+          error: { code: "InvalidApiVersionParameter", message: "The api-version '2024-11-01' is invalid." },
+        }),
       );
-    } finally {
-      await Promise.all(fakes.map((f) => f.close()));
-    }
+      runs.refused = scenario({}, [], undefined, { prepare: (fake) => fake.fail("vm", invalidApiVersion, 100) });
+      runs.hungAtDeadline = scenario({}, [], undefined, {
+        timeout: "2.5",
+        prepare: (fake) => fake.failFor("vm", faults.hang(), 60000),
+      });
+    });
+
+    it("exits 0 within a second of Succeeded, with the documented calls and headers, never X-Forwarded-For", async () => {
+      const { fake, run } = await runs.happy;
+      assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
+      const flip = fake.changedAt("vm", "Succeeded")!;
+      assert.ok(run.exitedAt - flip <= 1200 + SLACK_MS, `exited ${run.exitedAt - flip} ms after Succeeded`);
+      assert.deepEqual(
+        fake.calls.slice(0, 4).map((c) => c.path.replace(/\/subscriptions\/.*/, "ARM")),
+        [
+          "/metadata/instance/compute/resourceId",
+          "/metadata/instance/compute/azEnvironment",
+          "/metadata/identity/oauth2/token",
+          "ARM",
+        ],
+      );
+      for (const c of fake.calls) {
+        assert.equal(c.headers["x-forwarded-for"], undefined);
+        if (c.route === "imds" || c.route === "token") assert.equal(c.headers["metadata"], "true");
+        else assert.match(c.headers["authorization"], /^Bearer fake-access-token-/);
+      }
+      for (const t of fake.tokens) assert.equal(run.stderr.indexOf(t), -1, "a token reached the log");
+      assert.match(run.stderr, /provisioningState Succeeded .*exit 0/);
+    });
+
+    it("ignores HTTP(S)_PROXY and NODE_USE_ENV_PROXY pointing at a dead proxy", async () => {
+      const { fake, run } = await runs.proxy;
+      assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
+      assert.ok(fake.calls.length >= 4);
+    });
+
+    it("rides out a refused connection (IMDS not up for 1.5 s) and a reset ARM connection", async () => {
+      const { fake, run } = await runs.refusedThenReset;
+      assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
+      assert.match(run.stderr, /IMDS unreachable \(ECONNREFUSED\) for compute\/resourceId .*retrying in \d+\.\d s/);
+      assert.match(run.stderr, /ARM unreachable \(ECONNRESET\) for the VM/);
+      assert.equal(fake.callsTo("vm")[0].fault, "reset");
+    });
+
+    it("exits 3 (gone) within a second of Deleting", async () => {
+      const { fake, run } = await runs.gone;
+      assert.equal(run.code, EXIT_CODES.gone, run.stderr);
+      assert.ok(run.exitedAt - fake.changedAt("vm", "Deleting")! <= 1200 + SLACK_MS);
+    });
+
+    it("exits 4 (failed) on Failed", async () => {
+      const { run } = await runs.failed;
+      assert.equal(run.code, EXIT_CODES.failed, run.stderr);
+    });
+
+    it("exits 6 (refused) at an ARM 400 InvalidApiVersionParameter, with a clear last line", async () => {
+      const { fake, run } = await runs.refused;
+      assert.equal(run.code, EXIT_CODES.refused, run.stderr);
+      assert.equal(fake.callsTo("vm").length, 1);
+      const last = run.stderr.trim().split("\n").pop()!;
+      assert.match(
+        last,
+        /^waiter: ARM 400 InvalidApiVersionParameter "The api-version '2024-11-01' is invalid\." for the VM at \d+\.\d s: refused, because .*; exit 6 \(refused\)$/,
+      );
+    });
+
+    it("exits 5 (timeout) at the timeout, never early, with a request hanging (the transport aborts it)", async () => {
+      const { run } = await runs.hungAtDeadline;
+      assert.equal(run.code, EXIT_CODES.timeout, run.stderr);
+      const took = run.exitedAt - run.startedAt;
+      assert.ok(took >= 2500 && took <= 2500 + SLACK_MS, `${took} ms with a hung request`);
+    });
+
+    it("exits 2 (usage) when the cloud is unknown and no --arm-url is given", async () => {
+      // scenario() passes --arm-url; this run must not.
+      const fake = new FakeAzure({ azEnvironment: "AzureStackCloud" });
+      fakes.push(fake);
+      const url = await fake.listen();
+      const run = await runWaiterProcess(["--imds-url", url, "--timeout", "10"]);
+      assert.equal(run.code, EXIT_CODES.usage, run.stderr);
+      assert.match(run.stderr, /azEnvironment "AzureStackCloud".*pass --arm-url/);
+    });
   });
 
-  it("retries ARM 500, 503 and connection resets", async () => {
-    const { fake, url } = await startFake();
-    fake.fail("vm", faults.serverError()).fail("vm", faults.serviceUnavailable(1)).fail("vm", faults.reset());
-    fake.schedule(2000, { vm: "Succeeded" });
-    const run = await waiter(url);
-    assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    assert.deepEqual(
-      vmCalls(fake)
-        .slice(0, 3)
-        .map((c) => c.fault || c.status),
-      [500, 503, "reset"],
-    );
-    assert.match(run.stderr, /ARM unreachable \(ECONNRESET\)/);
-  });
+  describe("--kept-file end to end, on a real file system", () => {
+    const runs: Record<string, Promise<Outcome>> = {};
 
-  it("aborts a hung ARM request after its own timeout and carries on", async () => {
-    const { fake, url } = await startFake();
-    fake.fail("vm", faults.hang());
-    fake.schedule(1000, { vm: "Succeeded" });
-    const run = await waiter(url);
-    assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    const vm = vmCalls(fake);
-    assert.equal(vm[0].fault, "hang");
-    const gap = vm[1].at - vm[0].at;
-    assert.ok(
-      gap >= ARM_REQUEST_TIMEOUT_MS && gap <= ARM_REQUEST_TIMEOUT_MS + 1200 + SLACK_MS,
-      `retried ${gap} ms after the hung request`,
-    );
-    assert.match(run.stderr, /ARM unreachable \(ETIMEDOUT\) for the VM \(no answer in time\)/);
-  });
+    before(() => {
+      const fileLast = keptPath();
+      runs.fileAfterSucceeded = scenario({ vmState: "Succeeded" }, ["--kept-file", fileLast], async (fake, marks) => {
+        await vmReads(fake, 1);
+        await sleep(1500);
+        fs.writeFileSync(fileLast, `${fake.vmId}\n`);
+        marks.written = Date.now();
+      });
+      const fileFirst = keptPath();
+      runs.fileBeforeSucceeded = scenario({}, ["--kept-file", fileFirst], async (fake, marks) => {
+        await vmReads(fake, 1);
+        fs.writeFileSync(fileFirst, fake.vmId);
+        marks.written = Date.now();
+        fake.schedule(1500, { vm: "Succeeded" });
+      });
+      const foreign = keptPath();
+      fs.writeFileSync(foreign, OTHER_VM_ID);
+      runs.foreign = scenario({ vmState: "Succeeded" }, ["--kept-file", foreign], undefined, { timeout: "4" });
+      runs.extra = scenario({}, ["--kept-file", keptPath()], async (fake) => {
+        await vmReads(fake, 1);
+        fake.timeline([
+          { at: 1000, vm: "Deleting" },
+          { at: 4000, vm: "NotFound" },
+        ]);
+      });
+      const rebooted = keptPath();
+      fs.writeFileSync(rebooted, `${DEFAULT_VM_ID}\n`);
+      runs.reboot = scenario({ vmState: "Succeeded", scaleSetState: "Updating" }, ["--kept-file", rebooted]);
+    });
 
-  it("keeps waiting through a garbage 200, an unknown state, Updating and Migrating", async () => {
-    const { fake, url } = await startFake();
-    fake.fail("vm", faults.garbage());
-    fake.timeline([
-      // Each state lasts 1.5 s, longer than the ≤ 1.2 s between reads of the fast phase.
-      { at: 1500, vm: "Updating" },
-      { at: 3000, vm: "Migrating" },
-      { at: 4500, vm: "Hibernating" },
-      { at: 6000, vm: "Succeeded" },
-    ]);
-    const run = await waiter(url);
-    assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    for (const s of ["unreadable", "Updating", "Migrating", "Hibernating"])
-      assert.ok(run.stderr.indexOf(`VM provisioningState ${s}`) >= 0, s);
-    assert.ok(run.exitedAt - fake.changedAt("vm", "Succeeded")! <= 1200 + SLACK_MS);
-  });
+    it("exits 0 within a second of the file appearing after Succeeded", async () => {
+      const { run, marks } = await runs.fileAfterSucceeded;
+      assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
+      const late = run.exitedAt - marks.written;
+      assert.ok(late >= 0 && late <= KEPT_FILE_POLL_MS + SLACK_MS, `exited ${late} ms after the file`);
+    });
 
-  it("refreshes an expiring token before ARM rejects it, and retries once at once after a 401", async () => {
-    const { fake, url } = await startFake({ tokenLifetimeSeconds: 4 });
-    fake.schedule(3000, { fault: { route: "vm", fault: faults.expiredToken() } });
-    fake.schedule(7000, { vm: "Succeeded" });
-    const run = await waiter(url);
-    assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    assert.ok(fake.callsTo("token").length >= 4, `${fake.callsTo("token").length} token requests`);
-    const i = fake.calls.findIndex((c) => c.status === 401);
-    assert.deepEqual([fake.calls[i + 1].route, fake.calls[i + 2].route], ["token", "vm"]);
-    assert.ok(fake.calls[i + 2].at - fake.calls[i].at <= 300);
-    assert.equal(
-      fake.calls.filter((c) => c.status === 401).length,
-      1,
-      "only the injected 401: tokens are refreshed before expiry",
-    );
-  });
+    it("reads ARM at once when the file comes first, then exits within a second of Succeeded", async () => {
+      const { fake, run, marks } = await runs.fileBeforeSucceeded;
+      assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
+      const prompt = fake.callsTo("vm").find((c) => c.at >= marks.written)!;
+      assert.ok(prompt.at - marks.written <= KEPT_FILE_POLL_MS + SLACK_MS, "no prompt read after the file");
+      const late = run.exitedAt - fake.changedAt("vm", "Succeeded")!;
+      assert.ok(late <= 1200 + SLACK_MS, `exited ${late} ms after Succeeded`);
+    });
 
-  it("exits with the gone code within a second of Deleting, and on a 404", async () => {
-    for (const state of ["Deleting", "NotFound"]) {
-      const { fake, url } = await startFake();
-      fake.schedule(1200, { vm: state });
-      const run = await waiter(url);
-      assert.equal(run.code, EXIT_CODES.gone, `${state}: ${run.stderr}`);
-      assert.ok(run.exitedAt - fake.changedAt("vm", state)! <= 1200 + SLACK_MS);
-      await fake.close();
-    }
-  });
+    it("never exits 0 while Succeeded on a file holding another vmId, and says why once", async () => {
+      const { fake, run } = await runs.foreign;
+      assert.equal(run.code, EXIT_CODES.timeout, run.stderr);
+      const said = run.stderr.split("\n").filter((l) => l.indexOf(OTHER_VM_ID) >= 0);
+      assert.equal(said.length, 1, run.stderr);
+      assert.match(said[0], new RegExp(`not this VM's ${fake.vmId}: ignored`));
+    });
 
-  it("exits with the failed code on Failed", async () => {
-    const { fake, url } = await startFake();
-    fake.schedule(500, { vm: "Failed" });
-    const run = await waiter(url);
-    assert.equal(run.code, EXIT_CODES.failed, run.stderr);
-  });
+    it("an extra (no file) exits 3 within 10 s of Deleting", async () => {
+      const { fake, run } = await runs.extra;
+      assert.equal(run.code, EXIT_CODES.gone, run.stderr);
+      const late = run.exitedAt - fake.changedAt("vm", "Deleting")!;
+      assert.ok(late <= 10000, `exited ${late} ms after Deleting`);
+      assert.equal(fake.callsTo("scaleSet").length, 0);
+    });
 
-  it("exits with the timeout code at the timeout, never early, even with a request hanging", async () => {
-    const { fake, url } = await startFake();
-    const run = await runWaiterProcess(["--imds-url", url, "--arm-url", url, "--timeout", "2"]);
-    assert.equal(run.code, EXIT_CODES.timeout, run.stderr);
-    const took = run.exitedAt - run.startedAt;
-    assert.ok(took >= 2000 && took <= 2000 + SLACK_MS, `${took} ms`);
-    fake.failFor("vm", faults.hang(), 60000);
-    const hung = await runWaiterProcess(["--imds-url", url, "--arm-url", url, "--timeout", "2.5"]);
-    assert.equal(hung.code, EXIT_CODES.timeout, hung.stderr);
-    const took2 = hung.exitedAt - hung.startedAt;
-    assert.ok(took2 >= 2500 && took2 <= 2500 + SLACK_MS, `${took2} ms with a hung request`);
-  });
-
-  it("--overprovisioned: waits for the scale set, re-reads the VM, exits 0", async () => {
-    const { fake, url } = await startFake();
-    fake.timeline([
-      { at: 500, vm: "Succeeded" },
-      { at: 3000, scaleSet: "Succeeded" },
-    ]);
-    const run = await waiter(url, ["--overprovisioned"]);
-    assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    const arm = fake.calls.filter((c) => c.route === "vm" || c.route === "scaleSet");
-    assert.equal(arm[arm.length - 1].route, "vm");
-    assert.equal(arm[arm.length - 2].route, "scaleSet");
-    assert.ok(run.exitedAt >= fake.changedAt("scaleSet", "Succeeded")!);
-    assert.match(run.stderr, /survived the cull/);
-  });
-
-  it("--overprovisioned: exits gone when the VM is culled by the scale-out", async () => {
-    const { fake, url } = await startFake();
-    fake.timeline([
-      { at: 300, vm: "Succeeded" },
-      { at: 1500, vm: "NotFound" },
-      { at: 2000, scaleSet: "Succeeded" },
-    ]);
-    const run = await waiter(url, ["--overprovisioned"]);
-    assert.equal(run.code, EXIT_CODES.gone, run.stderr);
-  });
-
-  it("--overprovisioned on a Flexible id: skips the scale-set check and says why", async () => {
-    const { fake, url } = await startFake({ resourceId: FLEXIBLE_RESOURCE_ID, vmState: "Succeeded" });
-    const run = await waiter(url, ["--overprovisioned"]);
-    assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
-    assert.equal(fake.callsTo("scaleSet").length, 0);
-    assert.match(run.stderr, /scale-set check skipped/);
-  });
-
-  it("exits with the usage code when the cloud is unknown and no --arm-url is given", async () => {
-    const { url } = await startFake({ azEnvironment: "AzureStackCloud" });
-    const run = await runWaiterProcess(["--imds-url", url, "--timeout", "10"]);
-    assert.equal(run.code, EXIT_CODES.usage, run.stderr);
-    assert.match(run.stderr, /azEnvironment "AzureStackCloud".*pass --arm-url/);
+    it("a kept VM rebooted while its scale set is Updating exits 0 within 2 s of reading Succeeded, with 0 scale-set reads", async () => {
+      const { fake, run } = await runs.reboot;
+      assert.equal(run.code, EXIT_CODES.succeeded, run.stderr);
+      const read = fake.callsTo("vm");
+      assert.equal(read.length, 1);
+      assert.ok(run.exitedAt - read[0].at <= 2000, `exited ${run.exitedAt - read[0].at} ms after reading Succeeded`);
+      assert.equal(fake.callsTo("scaleSet").length, 0);
+      assert.equal(fake.state.scaleSet, "Updating");
+    });
   });
 });

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   DEFAULT_ADMIN_USERNAME,
   DeliveryMode,
+  KEPT_FILE_PATH,
   LAUNCHER_PATH,
   READER_ROLE_DEFINITION_GUID,
   WAITER_PATH,
@@ -109,7 +110,7 @@ describe("WorkerScaleSet", () => {
           assert.ok(writeFile(doc, WAITER_PATH).length > 0, "waiter bundle present");
           assert.match(
             writeFile(doc, LAUNCHER_PATH),
-            overprovision ? /--overprovisioned/ : /^(?![\s\S]*--overprovisioned)/,
+            overprovision ? /'--kept-file' '\/var\/lib\/hpc-workers\/kept'/ : /^(?![\s\S]*--kept-file)/,
           );
           assert.equal(writeFile(doc, WORKER_COMMAND_PATH), "/usr/local/bin/myhpcworkerprocess --queue jobs");
           assert.ok(writeFile(doc, UNIT_PATH).includes("Type=exec"));
@@ -146,11 +147,11 @@ describe("WorkerScaleSet", () => {
     assert.equal(await unwrap(component.customData), await unwrap(reference.customData));
   });
 
-  it("defaults overprovision to true and passes --overprovisioned to the waiter", async () => {
+  it("defaults overprovision to true and passes --kept-file to the waiter", async () => {
     const args = minimalArgs();
     delete args.overprovision;
     const { mine, component } = await deploy("w-default-op", args, recorder);
     assert.equal(mine.find((r) => r.type === VMSS)!.inputs.overprovision, true);
-    assert.match(await unwrap(component.customData), /--overprovisioned/);
+    assert.ok((await unwrap(component.customData)).includes(`'--kept-file' '${KEPT_FILE_PATH}'`));
   });
 });

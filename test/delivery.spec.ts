@@ -10,6 +10,7 @@ import * as path from "path";
 import fc from "fast-check";
 import {
   DeliveryMode,
+  KEPT_FILE_PATH,
   LAUNCHER_PATH,
   PER_BOOT_SCRIPT_PATH,
   UNIT_PATH,
@@ -157,7 +158,7 @@ describe("delivery modes: boot is never held", () => {
       assert.doesNotMatch(unit, /^Type=(oneshot|forking|notify)/m);
       assert.doesNotMatch(unit, /^ExecStartPre=/m);
       assert.doesNotMatch(unit, /cloud-final|cloud-init\.target/);
-      assert.match(unit, /^RestartPreventExitStatus=92 93 94 95$/m);
+      assert.match(unit, /^RestartPreventExitStatus=92 93 94 95 96$/m);
       assert.match(unit, /^Restart=on-failure$/m);
       assert.equal(/^RemainAfterExit=yes$/m.test(unit), workerKind === WorkerKind.Forking);
     });
@@ -323,11 +324,12 @@ describe("the launcher", function () {
       LAUNCHER_PATH,
     );
 
-  it("passes --overprovisioned and the waiter settings only as configured", () => {
+  it("passes --kept-file (when the scale set overprovisions) and the waiter settings only as configured", () => {
     assert.deepEqual(JSON.parse(runLauncher(render(true), Buffer.from("w")).waiterArgs), [
       "--timeout",
       "900",
-      "--overprovisioned",
+      "--kept-file",
+      KEPT_FILE_PATH,
       "--imds-url",
       "http://127.0.0.1:9",
     ]);
@@ -344,6 +346,7 @@ describe("the launcher", function () {
     [3, "gone"],
     [4, "failed"],
     [5, "timeout"],
+    [6, "refused"],
   ] as const) {
     it(`never starts the worker when the waiter says ${meaning}, and exits ${WAITER_EXIT_OFFSET + waiterExit} so the unit does not restart`, () => {
       const result = runLauncher(render(true), Buffer.from("w"), { waiterExit });

@@ -352,7 +352,7 @@ describe("fleet simulation: small fleets end to end", function () {
     assert.ok(r.p50 <= 1.25 * r.bound.p50, `p50 ${r.p50} ms, bound ${r.bound.p50} ms`);
   });
 
-  it("the agent's own core at N=100 with --overprovisioned starts no worker on a deleted extra and never calls before Retry-After", async () => {
+  it("the agent's own core at N=100 with --kept-file starts no worker on a deleted extra and never calls before Retry-After", async () => {
     const r = await runFleet(runWaiter, { requested: 100, overprovision: true, seed: 101, gate: true });
     assert.strictEqual(r.total, 120);
     assert.strictEqual(r.workersOnDeleted, 0);
@@ -361,7 +361,7 @@ describe("fleet simulation: small fleets end to end", function () {
     assert.strictEqual(r.outcomes.succeeded, 100);
   });
 
-  it("the agent's own core at N=1000 with --overprovisioned stays within 1.25x the bound with no 429", async () => {
+  it("the agent's own core at N=1000 with --kept-file stays within 1.25x the bound with no 429", async () => {
     const r = await runFleet(runWaiter, { requested: 1000, overprovision: true, seed: 20261124 + 1000, gate: true });
     assert.strictEqual(r.workersOnDeleted, 0);
     assert.strictEqual(r.notStarted, 0);

@@ -36,6 +36,8 @@ export const RESOURCE_GROUP = "rg-hpc";
 export const SCALE_SET = "workers";
 export const SCALE_SET_ID = `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.Compute/virtualMachineScaleSets/${SCALE_SET}`;
 export const vmResourceId = (index: number): string => `${SCALE_SET_ID}/virtualMachines/${index}`;
+/** The instance's vmId (IMDS compute/vmId, and what the extension writes to the kept file). */
+export const vmUuid = (index: number): string => `00000000-0000-0000-0000-${String(index).padStart(12, "0")}`;
 
 const perMin = (n: number): number => n / 60_000;
 const perS = (n: number): number => n / 1000;
@@ -136,6 +138,9 @@ export class FakeAzure {
             if (alive()) resolve();
           });
         }),
+      // The kept file (--kept-file): the extension writes it, with the VM's vmId, only on kept VMs,
+      // and (an assumption the fleet model may refine) at the VM's Succeeded; extras never get it.
+      readFile: () => Promise.resolve(!vm.extra && this.loop.now() >= vm.succeeded ? vmUuid(vm.index) : undefined),
       request: (req) =>
         new Promise((resolve) => {
           if (!alive()) return;
@@ -353,7 +358,7 @@ function instanceMetadata(vm: VmTimeline): Record<string, unknown> {
       resourceGroupName: RESOURCE_GROUP,
       resourceId: vmResourceId(vm.index),
       subscriptionId: SUBSCRIPTION_ID,
-      vmId: `00000000-0000-0000-0000-${String(vm.index).padStart(12, "0")}`,
+      vmId: vmUuid(vm.index),
       vmScaleSetName: SCALE_SET,
     },
     network: { interface: [] },
@@ -370,7 +375,7 @@ function vmBody(vm: VmTimeline, state: string): Record<string, unknown> {
     properties: {
       latestModelApplied: true,
       provisioningState: state,
-      vmId: `00000000-0000-0000-0000-${String(vm.index).padStart(12, "0")}`,
+      vmId: vmUuid(vm.index),
     },
   };
 }

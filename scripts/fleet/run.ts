@@ -4,6 +4,7 @@
  * (or its VM is gone), and measure.
  */
 import type { Env, Outcome, WaiterOptions } from "../../agent/src/core/types";
+import { KEPT_FILE_PATH } from "../../components/defaults";
 import { FakeAzure, IMDS_URL } from "./azure";
 import { boundLatenciesMs, quantile } from "./bound";
 import { ScaleOut, planScaleOut } from "./platform";
@@ -20,7 +21,10 @@ export interface FleetOptions {
   requested: number;
   overprovision: boolean;
   seed: number;
-  /** Pass --overprovisioned to the waiter (the launcher does when the scale set overprovisions). */
+  /**
+   * Pass --kept-file to the waiter (the launcher does when the scale set overprovisions): a kept
+   * VM's file appears at its Succeeded, an extra never gets one (azure.ts envFor).
+   */
   gate: boolean;
   scaleSetBucket?: boolean;
   /** Instances whose creation starts per second (platform.ts). */
@@ -74,7 +78,11 @@ export async function runFleet(waiter: Waiter, o: FleetOptions): Promise<FleetRe
       pending--;
     }
   };
-  const opts: WaiterOptions = { imdsUrl: IMDS_URL, timeoutSeconds: SIM_TIMEOUT_S, overprovisioned: o.gate };
+  const opts: WaiterOptions = {
+    imdsUrl: IMDS_URL,
+    timeoutSeconds: SIM_TIMEOUT_S,
+    keptFile: o.gate ? KEPT_FILE_PATH : undefined,
+  };
 
   for (const vm of scaleOut.vms) {
     // An instance that vanishes has no more process: count it as ended when it goes.

@@ -1,7 +1,7 @@
 /**
  * Starts FakeAzure for shells and other processes:
- *   npx ts-node --transpile-only test/fake-azure/cli.ts --port 8080 [--host 0.0.0.0]
- *     [--resource-id ID] [--az-environment NAME] [--vm-state S] [--scale-set-state S]
+ *   npx ts-node --transpile-only testkit/fake-azure/cli.ts --port 8080 [--host 0.0.0.0]
+ *     [--resource-id ID] [--vm-id UUID] [--az-environment NAME] [--vm-state S] [--scale-set-state S]
  *     [--token-lifetime SECONDS] [--enforce-budgets] [--quiet]
  * Prints "fake-azure listening on URL" once ready. Control it with
  *   curl -X POST --data Succeeded URL/_fake/vm-state        (and /_fake/scale-set-state)
@@ -27,6 +27,7 @@ function main(): void {
   const str = (k: string) => (typeof opts[k] === "string" ? (opts[k] as string) : undefined);
   const fake = new FakeAzure({
     resourceId: str("resource-id"),
+    vmId: str("vm-id"),
     azEnvironment: str("az-environment"),
     vmState: str("vm-state"),
     scaleSetState: str("scale-set-state"),

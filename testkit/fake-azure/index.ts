@@ -47,6 +47,8 @@ export interface FakeAzureOptions {
   resourceId?: string;
   /** Default AzurePublicCloud. */
   azEnvironment?: string;
+  /** IMDS compute/vmId; default the IMDS spec example's (DEFAULT_VM_ID). */
+  vmId?: string;
   log?: (line: string) => void;
   /** Epoch ms; default Date.now. A virtual clock makes the fake usable in virtual time. */
   clock?: () => number;
@@ -105,6 +107,8 @@ const VMSS_VM_BODY = fixtureBody("compute-2024-11-01__VirtualMachineScaleSetVM_G
 const VM_BODY = fixtureBody("compute-2024-11-01__VirtualMachine_Get.json");
 const VMSS_BODY = fixtureBody("compute-2024-11-01__VirtualMachineScaleSet_Get_WithUserData.json");
 const IMDS_BODY = fixtureBody("imds-2021-11-15__GetInstanceMetadata.json");
+/** The vmId of the IMDS spec's GetInstanceMetadata example. */
+export const DEFAULT_VM_ID: string = IMDS_BODY.compute.vmId;
 const TOKEN_BODY = fixtureBody("imds-2023-07-01__GetIdentityToken.json");
 
 function clone<T>(v: T): T {
@@ -259,6 +263,8 @@ export class FakeAzure {
   readonly resourceId: string;
   readonly scaleSetId?: string;
   readonly azEnvironment: string;
+  /** What IMDS compute/vmId answers: the id an extension writes to the kept file. */
+  readonly vmId: string;
   readonly calls: FakeCall[] = [];
   /** Every state change, at the time it took effect (scheduled ones at their scheduled time). */
   readonly changes: FakeStateChange[] = [];
@@ -288,6 +294,7 @@ export class FakeAzure {
     const uniform = /^(.*\/virtualMachineScaleSets\/[^/]+)\/virtualMachines\/[^/]+$/i.exec(this.resourceId);
     this.scaleSetId = uniform ? uniform[1] : undefined;
     this.azEnvironment = opts.azEnvironment ?? "AzurePublicCloud";
+    this.vmId = opts.vmId ?? DEFAULT_VM_ID;
     this.clock = opts.clock ?? Date.now;
     this.log = opts.log;
     this.lifetimeSeconds = opts.tokenLifetimeSeconds ?? 3599;
@@ -364,6 +371,7 @@ export class FakeAzure {
     return this;
   }
 
+  /** Every call on a route, in order: e.g. callsTo("scaleSet").length, the scale-set reads (the waiter makes none). */
   callsTo(route: FakeRoute): FakeCall[] {
     return this.calls.filter((c) => c.route === route);
   }
@@ -565,6 +573,7 @@ export class FakeAzure {
     const parts = this.resourceId.split("/");
     compute.resourceId = this.resourceId;
     compute.azEnvironment = this.azEnvironment;
+    compute.vmId = this.vmId;
     compute.subscriptionId = parts[2];
     compute.resourceGroupName = parts[4];
     compute.name = parts[parts.length - 1];

@@ -5,8 +5,9 @@
  *
  *   const clock = new VirtualClock();
  *   const fake = new FakeAzure({ clock: clock.now });
- *   const { env, logs } = virtualEnv(fake, clock, { seed: 1 });
- *   const outcome = await runWaiter(env, { imdsUrl: VIRTUAL_URL, armUrl: VIRTUAL_URL, timeoutSeconds: 60, overprovisioned: false });
+ *   const { env, logs, files } = virtualEnv(fake, clock, { seed: 1 });
+ *   files.schedule(9000, "/var/lib/hpc-workers/kept", fake.vmId);   // the extension writes it at 9 s
+ *   const outcome = await runWaiter(env, { imdsUrl: VIRTUAL_URL, armUrl: VIRTUAL_URL, timeoutSeconds: 60, keptFile: "/var/lib/hpc-workers/kept" });
  */
 import type { Env, HttpRequest, HttpResult } from "../../agent/src/core/types";
 import type { FakeAzure } from "./index";
@@ -35,8 +36,50 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/**
+ * A file system in virtual time: files written now or at a scheduled moment (ms from now, on
+ * the shared clock), read by the waiter through Env.readFile.
+ */
+export class VirtualFiles {
+  private readonly files = new Map<string, string>();
+  private readonly scheduled: Array<{ at: number; path: string; text: string | undefined }> = [];
+  /** Every read, with the virtual time it happened. */
+  readonly reads: Array<{ at: number; path: string }> = [];
+
+  constructor(private readonly clock: VirtualClock) {}
+
+  write(path: string, text: string): this {
+    this.files.set(path, text);
+    return this;
+  }
+
+  remove(path: string): this {
+    this.files.delete(path);
+    return this;
+  }
+
+  /** Writes `text` (or removes the file, for undefined) afterMs from now. */
+  schedule(afterMs: number, path: string, text: string | undefined): this {
+    this.scheduled.push({ at: this.clock.t + afterMs, path, text });
+    this.scheduled.sort((a, b) => a.at - b.at);
+    return this;
+  }
+
+  read(path: string): string | undefined {
+    while (this.scheduled.length && this.scheduled[0].at <= this.clock.t) {
+      const { path: p, text } = this.scheduled.shift()!;
+      if (text === undefined) this.files.delete(p);
+      else this.files.set(p, text);
+    }
+    this.reads.push({ at: this.clock.t, path });
+    return this.files.get(path);
+  }
+}
+
 export interface VirtualRun {
   env: Env;
+  /** The files the waiter reads (the kept file). */
+  files: VirtualFiles;
   /** Every line the waiter logged, prefixed with virtual seconds since the start. */
   logs: string[];
   /** Every request the waiter made, with the virtual time it went out. */
@@ -54,6 +97,7 @@ export function virtualEnv(
   const start = clock.t;
   const logs: string[] = [];
   const requests: VirtualRun["requests"] = [];
+  const files = new VirtualFiles(clock);
   const env: Env = {
     now: () => clock.t,
     wallNow: () => clock.t,
@@ -62,6 +106,7 @@ export function virtualEnv(
       return Promise.resolve();
     },
     random,
+    readFile: (path: string) => Promise.resolve(files.read(path)),
     log: (line: string) => logs.push(`[${((clock.t - start) / 1000).toFixed(1)}] ${line}`),
     request: (req: HttpRequest): Promise<HttpResult> => {
       if (requests.length >= maxRequests) throw new Error(`more than ${maxRequests} requests: the waiter is looping`);
@@ -81,5 +126,5 @@ export function virtualEnv(
       return Promise.resolve({ kind: "response", status: answer.status, headers, body: answer.body });
     },
   };
-  return { env, logs, requests };
+  return { env, files, logs, requests };
 }

@@ -1,16 +1,24 @@
 import { DEFAULT_IMDS_URL, DEFAULT_TIMEOUT_SECONDS } from "./constants";
 import type { WaiterOptions } from "./types";
 
-export const USAGE = `usage: waiter.js [--imds-url URL] [--arm-url URL] [--timeout SECONDS] [--overprovisioned]
+export const USAGE = `usage: waiter.js [--imds-url URL] [--arm-url URL] [--timeout SECONDS] [--kept-file PATH]
 
 Waits until Azure reports this VM's provisioningState Succeeded, then exits 0.
   --imds-url URL      IMDS base URL (default ${DEFAULT_IMDS_URL})
   --arm-url URL       ARM base URL (default: the VM's cloud, from IMDS compute.azEnvironment)
   --timeout SECONDS   give up after this long (default ${DEFAULT_TIMEOUT_SECONDS})
-  --overprovisioned   the scale set overprovisions: also wait for the scale set to settle,
-                      then check this VM was not culled
-Exit codes: 0 succeeded, 2 usage, 3 gone (Deleting or 404), 4 failed, 5 timeout.
+  --kept-file PATH    the scale set overprovisions: also wait until PATH holds this VM's
+                      vmId (IMDS compute/vmId), which an extension writes only on the VMs
+                      the scale set keeps; a file holding another vmId is ignored
+Exit codes: 0 succeeded, 2 usage, 3 gone (Deleting or 404), 4 failed, 5 timeout,
+6 refused (IMDS or ARM refused the request in a way waiting cannot heal).
 `;
+
+/** Why --overprovisioned is gone, for whoever still passes it (an old launcher, a hand-written unit). */
+export const OVERPROVISIONED_REMOVED =
+  "--overprovisioned was removed and replaced by --kept-file PATH: it proved survival by reading the scale set, " +
+  "whose Compute bucket (36, +12/min per scale set) makes 1,000 instances wait about 80 minutes; an extension " +
+  "that runs only on kept VMs now writes PATH, which costs no ARM read";
 
 export type ParsedArgs =
   { kind: "run"; options: WaiterOptions } | { kind: "help" } | { kind: "error"; message: string };
@@ -32,24 +40,18 @@ function baseUrl(flag: string, value: string): string | { error: string } {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
 }
 
+const VALUE_FLAGS = ["--imds-url", "--arm-url", "--timeout", "--kept-file"];
+
 /** Pure: argv (without node and the script) to options, or the first problem with a fix. */
 export function parseArgs(argv: string[]): ParsedArgs {
-  let imdsUrl = DEFAULT_IMDS_URL;
-  let armUrl: string | undefined;
-  let timeoutSeconds = DEFAULT_TIMEOUT_SECONDS;
-  let overprovisioned = false;
+  const options: WaiterOptions = { imdsUrl: DEFAULT_IMDS_URL, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "-h" || arg === "--help") return { kind: "help" };
     const eq = arg.indexOf("=");
     const flag = arg.indexOf("--") === 0 && eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = flag !== arg ? arg.slice(eq + 1) : undefined;
-    if (flag === "--overprovisioned") {
-      if (inline !== undefined) return { kind: "error", message: "--overprovisioned takes no value" };
-      overprovisioned = true;
-      continue;
-    }
-    if (flag !== "--imds-url" && flag !== "--arm-url" && flag !== "--timeout") {
+    if (flag === "--overprovisioned") return { kind: "error", message: OVERPROVISIONED_REMOVED };
+    if (VALUE_FLAGS.indexOf(flag) < 0) {
       return {
         kind: "error",
         message:
@@ -58,7 +60,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
             : `unexpected argument "${arg}" (the waiter takes only flags)`,
       };
     }
-    let value = inline;
+    let value = flag !== arg ? arg.slice(eq + 1) : undefined;
     if (value === undefined) {
       if (i + 1 >= argv.length) return { kind: "error", message: `${flag} needs a value` };
       value = argv[++i];
@@ -68,13 +70,18 @@ export function parseArgs(argv: string[]): ParsedArgs {
       if (!(seconds > 0)) {
         return { kind: "error", message: `--timeout must be a number of seconds greater than 0 (got "${value}")` };
       }
-      timeoutSeconds = seconds;
-      continue;
+      options.timeoutSeconds = seconds;
+    } else if (flag === "--kept-file") {
+      if (value.charAt(0) !== "/" || value.indexOf("\0") >= 0) {
+        return { kind: "error", message: `--kept-file must be an absolute path (got "${value}")` };
+      }
+      options.keptFile = value;
+    } else {
+      const url = baseUrl(flag, value);
+      if (typeof url !== "string") return { kind: "error", message: url.error };
+      if (flag === "--imds-url") options.imdsUrl = url;
+      else options.armUrl = url;
     }
-    const url = baseUrl(flag, value);
-    if (typeof url !== "string") return { kind: "error", message: url.error };
-    if (flag === "--imds-url") imdsUrl = url;
-    else armUrl = url;
   }
-  return { kind: "run", options: { imdsUrl, armUrl, timeoutSeconds, overprovisioned } };
+  return { kind: "run", options };
 }

@@ -8,7 +8,8 @@ export const DEFAULT_IMDS_URL = "http://169.254.169.254";
 
 /**
  * IMDS instance api-version. 2021-02-01 is the version the IMDS doc uses in its samples; it
- * serves compute.resourceId (added 2019-03-11) and compute.azEnvironment (added 2018-10-01).
+ * serves compute.resourceId (added 2019-03-11), compute.azEnvironment (added 2018-10-01) and
+ * compute.vmId (in every version since 2017-04-02).
  * https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#versioning
  */
 export const IMDS_INSTANCE_API_VERSION = "2021-02-01";
@@ -16,7 +17,7 @@ export const IMDS_INSTANCE_API_VERSION = "2021-02-01";
 /** Managed identity token endpoint api-version. https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token */
 export const IMDS_TOKEN_API_VERSION = "2018-02-01";
 
-/** Compute api-version for both Virtual Machine Scale Set VMs - Get and Virtual Machine Scale Sets - Get (and Virtual Machines - Get). https://learn.microsoft.com/rest/api/compute/virtual-machine-scale-set-vms/get */
+/** Compute api-version for Virtual Machine Scale Set VMs - Get (and Virtual Machines - Get, for a Flexible member). https://learn.microsoft.com/rest/api/compute/virtual-machine-scale-set-vms/get */
 export const ARM_API_VERSION = "2024-11-01";
 
 /**

@@ -2,8 +2,9 @@
  * The poll policy: how long to wait before the next ARM read. Pure: the core hands back, with
  * every answer, the small state (`Pace`) the previous call returned, and gets the next one.
  * Whatever it returns, the core adds two hard rules of its own: it never calls before a
- * Retry-After has elapsed, and it never waits past the deadline. Tuned with the fleet
- * simulation (issue 7, `npm run bench:fleet`).
+ * Retry-After has elapsed (context.ts `sendAt`, the one place, with 0-1 s of jitter on top
+ * from retryAfterWithJitterMs below), and it never waits past the deadline. Tuned with the
+ * fleet simulation (issue 7, `npm run bench:fleet`).
  *
  * ## Budgets (documented)
  * - Compute "Get VMSS VMs": per VM, a bucket of 36 refilled at 12/min (one token per 5 s),
@@ -15,20 +16,34 @@
  * Two headers carry them, parsed generically (any count under those names):
  * `x-ms-ratelimit-remaining-subscription-reads` (the principal's bucket: what the whole fleet
  * has left; call it r) and `x-ms-ratelimit-remaining-resource` (Compute's, "Policy;count,...").
+ * The agent never reads the scale set, so Compute's per-scale-set bucket is never touched.
  *
  * ## One VM (r stays ≥ 245: one VM cannot dent 25/s)
  * - First read: as soon as the token is at hand (the core does not ask the policy for it).
  * - Fast phase: reads 1..24 of the VM 1.0-1.15 s apart, only while every answer so far showed
  *   the principal's bucket full. 24 tokens go in ≥ 23 s while 4.6 come back: the VM's bucket
- *   bottoms out at ≈ 16.6, never below 12, a reserve for the overprovisioning reads and a 401
- *   retry. Succeeded is seen ≤ 1.15 s after it happens (≈ 0.55 s on average).
+ *   bottoms out at ≈ 16.6, never below 12, a reserve for a 401 retry and faults.
+ *   Succeeded is seen ≤ 1.15 s after it happens (≈ 0.55 s on average).
  * - Then a period of at least 5 s (the per-VM refill) + 0-15 % jitter: the VM's bucket never
  *   falls again however long Creating lasts (an hour is ≤ 720 reads, at most 12/min).
  *
+ * ## Waiting for the kept file (--kept-file, and the file does not hold this VM's vmId yet)
+ * Reads then only need to see Deleting (an overprovisioned extra being culled) within 10 s: a
+ * period of at least PROOF_WAIT_MS = 8 s + 0-15 % jitter, so ≤ 9.2 s, leaving 0.8 s for the
+ * answer. 8 s is above the per-VM refill (5 s), so the VM's bucket never falls while it waits,
+ * and those reads do not count towards the fast phase's 24. When the rules conflict, the
+ * budgets win over the 10 s: a Retry-After (the core's hard floor), the 429 back-off and the
+ * fleet's period P below can each make a wait longer; 10 s bounds only the VM's own choice.
+ * The core watches the file meanwhile (keptFile.ts). When it appears before ARM's Succeeded the
+ * extension is running, so Succeeded is near: the next read goes at once while the fleet is
+ * idle (afterProof; in a busy fleet it stays the next paced read, since N kept VMs may
+ * see their files within seconds of one another), and the fast phase starts then, the VM's
+ * bucket full.
+ *
  * ## The fleet (W instances share 25 reads/s; none of them knows W)
- * Each instance keeps a period P (floor 5 s, ceiling 120 s: 120 s × 25/s = 3,000 instances,
- * enough for N = 2,000 plus 20 % overprovisioned extras all waiting at once; 2,400 at the
- * scale-set phase's 20/s below). Its own answers tell it the fleet's rate over its last
+ * Each instance keeps a period P (floor 5 s, or 8 s while waiting for the kept file; ceiling
+ * 120 s: 120 s × 25/s = 3,000 instances, enough for N = 2,000 plus 20 % overprovisioned extras
+ * all waiting at once). Its own answers tell it the fleet's rate over its last
  * period: the bucket went from r₀ to r in dt while the
  * refill added 25·dt, so the fleet made λ = (r₀ − r + 25·dt)/dt reads per second. It then sets
  *     P ← P × λ / λ*,   λ* = 25 + (r − 125) / max(10 s, P),
@@ -43,49 +58,25 @@
  * - r < 25 (one second of refill): the bucket may have run dry in between, and refused calls
  *   do not show in λ, so P never shrinks there.
  * - A 429: P × 2, and the wait is at least Retry-After + 0-1 s.
- * - A newcomer has one count and no rate: P = 5 s × 12^((245 − r)/245), from the floor at a
- *   full bucket to 60 s at an empty one, and its first wait is P × 0.5-1.5 (the level moves, and
- *   instances that boot while it is low would otherwise all come back at once, 60 s later); its
- *   second answer gives it a rate.
- * - --overprovisioned: the first read of the scale set after the VM's Succeeded, and the VM's
- *   re-read after the scale set's, go at once when the bucket is full, otherwise as the next
- *   paced read. At the end of the scale-out all N instances learn it within one period; an
- *   immediate re-read would double the fleet's rate just then.
- *
- * ## The scale-set phase (--overprovisioned: VM Succeeded, waiting for the scale set)
- * Its reads are worth nothing until the scale-out ends, and its waiters pile up for minutes
- * (≈ 5/s at the default creation rate, to N + extras). Two rules, for that phase only (a fleet
- * without --overprovisioned never enters it, so nothing else changes):
- * - Its target is λ* = 20 + (r − 125)/max(10 s, P), 5/s under the refill: the boots' first
- *   reads (≈ 5/s, unpaced) and each VM's own Succeeded read keep coming while it waits. With
- *   the fleet between 20/s and 25/s, VM-phase periods shorten and scale-set periods lengthen:
- *   the waiters with nothing to gain yield. Once everyone waits on the scale set (the boots are
- *   over), λ = 20/s, P = W/20 and the scale set's Succeeded is seen P/2 = W/40 s later on
- *   average (2,000 waiters: 50 s).
- * - In a busy fleet it is entered at 4 × the VM-phase period (at most 120 s). A VM spends
- *   ≈ 25 s in the VM phase, one or two updates, so its period is young and short next to the
- *   scale-set waiters', who have been lengthening theirs for minutes; 5 newcomers a second at
- *   that short period raise the fleet's rate faster than periods of 40-80 s can correct (the bucket then
- *   sits at 0, where refused calls do not show in λ). Without the two rules the default run
- *   saw 58 429s at N = 1,000 and 1,288 at N = 2,000.
+ * - A newcomer has one count and no rate: P = floor × 12^((245 − r)/245), from the floor at a
+ *   full bucket to 12 × the floor at an empty one (60 s; 96 s while waiting for the kept file),
+ *   and its first wait is P × 0.5-1.5 (the level moves, and instances that boot while it is low
+ *   would otherwise all come back at once, 60 s later); its second answer gives it a rate.
  *
  * ## Faults, n = consecutive failed reads (≥ 1), jittered ×0.8-1.2, never below P
+ * (Which answers are faults, and which end the wait, is retryTable.ts.)
  * - 429 with Retry-After → Retry-After + 0-1 s (a fleet throttled together must not return
- *   together); without → 5 s × 2^(n−1), at most 60 s.
+ *   together; the core enforces it); without → 5 s × 2^(n−1), at most 60 s.
  * - 403 (RBAC propagation, up to 10 min) → 2 s × 1.6^(n−1), at most 15 s (~45 reads in 10 min).
- * - 5xx, reset, hung request, any other status → 1 s × 2^(n−1), at most 30 s.
+ * - 5xx, 408, reset, hung request, an undocumented status → 1 s × 2^(n−1), at most 30 s.
  * - A Compute count below 12 → at least 5 s × 12 / (count + 1) (count 0 → 60 s).
  * - IMDS (a local service limited to 5 requests/s; its 410 may last 70 s):
- *   1 s × 1.5^(n−1), at most 5 s, so IMDS coming back is noticed within 6 s.
+ *   1 s × 1.5^(n−1), at most 5 s, so IMDS coming back is noticed within 6 s; a Retry-After
+ *   goes through the same gate as ARM's.
  */
 
-export type ArmTarget = "vm" | "scaleSet";
-
-/**
- * Why the policy is asked: a 200 with a state that is not final yet, a fault, or (--overprovisioned)
- * a switch of target: the VM's Succeeded (next, the scale set) or the scale set's (next, the VM once more).
- */
-export type ArmReason = "state" | "switch" | "throttled" | "forbidden" | "transient";
+/** Why the policy is asked: a 200 with a state that is not final yet, or a fault (retryTable.ts's verdict). */
+export type ArmReason = "state" | "throttled" | "forbidden" | "transient";
 
 /** The policy's memory from one ARM answer to the next; the core stores it and hands it back. */
 export interface Pace {
@@ -100,16 +91,23 @@ export interface Pace {
 }
 
 export interface ArmPollInput {
-  target: ArmTarget;
   reason: ArmReason;
-  /** For "state"/"switch": reads of this target answered 200 so far (≥ 1). Otherwise: consecutive failed ARM reads (≥ 1). */
+  /**
+   * For "state": reads answered 200 outside the kept-file wait so far (the fast phase's count;
+   * 0 while waiting for the kept file). Otherwise: consecutive failed ARM reads (≥ 1).
+   */
   attempt: number;
+  /** --kept-file, and the file does not hold this VM's vmId yet: reads need only see Deleting within 10 s. */
+  awaitingProof: boolean;
   /** Milliseconds since the first ARM read of this run, at this answer. */
   elapsedMs: number;
   /** Headers (lower-case names) of the last ARM response; {} after a network error. */
   headers: Record<string, string>;
-  /** The last response's Retry-After in ms, when it had one. The core enforces it as a floor anyway. */
-  retryAfterMs?: number;
+  /**
+   * Whether the last response carried a Retry-After (the core enforces it: context.ts sendAt).
+   * Then a 429 gets no back-off of its own, as in azure-sdk's throttlingRetryStrategy.
+   */
+  retryAfter: boolean;
   /** Uniform in [0, 1). */
   random: number;
   /** What the previous call returned as `pace`; absent on the first answer. */
@@ -124,7 +122,6 @@ export interface ArmPoll {
 export interface ImdsRetryInput {
   /** Consecutive failed IMDS requests (≥ 1). */
   attempt: number;
-  retryAfterMs?: number;
   /** Uniform in [0, 1). */
   random: number;
 }
@@ -134,9 +131,11 @@ export const VM_FAST_READS = 24;
 const VM_FAST_MS = 1000;
 /** One token per 5 s is the per-VM Compute refill (12/min): the period floor after the fast phase. */
 export const VM_STEADY_MS = 5000;
-/** Scale-set reads (--overprovisioned) spent fast while the fleet is idle, and their floor. */
-const SCALE_SET_FAST_READS = 5;
-const SCALE_SET_FAST_MS = 2000;
+/**
+ * The period floor while waiting for the kept file: × (1 + JITTER) = 9.2 s, so Deleting is seen
+ * within 10 s with 0.8 s left for the answer; above VM_STEADY_MS, so the VM's bucket never falls.
+ */
+export const PROOF_WAIT_MS = 8000;
 /** The longest period: 120 s × 25 reads/s = 3,000 instances, all waiting, fit in the principal's refill. */
 export const MAX_PERIOD_MS = 120000;
 /**
@@ -144,13 +143,9 @@ export const MAX_PERIOD_MS = 120000;
  * busy fleet waits its first period × 0.5-1.5 instead: its first period comes from the level
  * alone, so instances that boot together would otherwise come back together.
  */
-const JITTER = 0.15;
+export const JITTER = 0.15;
 /** The principal's refill: ARM reads, 25/s per principal per subscription (the doc cited above). */
 const PRINCIPAL_REFILL_PER_S = 25;
-/** The scale-set phase's target rate: the refill less ≈ 5/s for the boots' first reads and the VMs' own reads. */
-const SCALE_SET_RATE_PER_S = 20;
-/** Entering the scale-set phase multiplies the (young, short) VM-phase period by this. */
-const SCALE_SET_ENTRY_STEP = 4;
 /** Reads left at or above which the principal's bucket (250) counts as full, a few reads in flight allowed for. */
 const PRINCIPAL_FULL = 245;
 /** Below this many reads left (one second of refill) the bucket may have run dry since the last answer. */
@@ -165,9 +160,10 @@ const MAX_STEP = 2;
 const FIRST_SPAN = 12;
 /** Compute counts below this stretch the wait: a third of a 36-token bucket. */
 const LOW_WATER = 12;
+/** Added on top of every Retry-After, × random: a fleet throttled together must not return together. */
+export const RETRY_AFTER_JITTER_MS = 1000;
 const THROTTLED_BASE_MS = 5000;
 const THROTTLED_CAP_MS = 60000;
-const THROTTLED_RETRY_AFTER_JITTER_MS = 1000;
 const FORBIDDEN_BASE_MS = 2000;
 const FORBIDDEN_FACTOR = 1.6;
 const FORBIDDEN_CAP_MS = 15000;
@@ -223,13 +219,9 @@ export function fleetRatePerS(before: number, after: number, dtMs: number): numb
   return Math.max(before - after + PRINCIPAL_REFILL_PER_S * dt, 1) / dt;
 }
 
-/**
- * The fleet rate to aim at: the refill (20/s in the scale-set phase), plus what brings the bucket
- * back to half full over the next period.
- */
-export function targetRatePerS(remaining: number, periodMs: number, scaleSet = false): number {
-  const base = scaleSet ? SCALE_SET_RATE_PER_S : PRINCIPAL_REFILL_PER_S;
-  return base + (remaining - PRINCIPAL_SETPOINT) / Math.max(SETPOINT_MIN_S, periodMs / 1000);
+/** The fleet rate to aim at: the refill, plus what brings the bucket back to half full over the next period. */
+export function targetRatePerS(remaining: number, periodMs: number): number {
+  return PRINCIPAL_REFILL_PER_S + (remaining - PRINCIPAL_SETPOINT) / Math.max(SETPOINT_MIN_S, periodMs / 1000);
 }
 
 /** A newcomer's first period from one count: the floor at a full bucket, geometric up to FIRST_SPAN × floor at an empty one. */
@@ -249,14 +241,13 @@ export function nextPeriodMs(
   atMs: number,
   floorMs: number,
   throttled: boolean,
-  scaleSet = false,
 ): number {
   let period: number;
   if (remaining === undefined) period = prev ? prev.periodMs : floorMs;
   else if (!prev || prev.remaining === undefined || prev.atMs === undefined) period = firstPeriodMs(remaining, floorMs);
   else {
     const rate = fleetRatePerS(prev.remaining, remaining, atMs - prev.atMs);
-    let factor = rate === undefined ? 1 / MAX_STEP : rate / targetRatePerS(remaining, prev.periodMs, scaleSet);
+    let factor = rate === undefined ? 1 / MAX_STEP : rate / targetRatePerS(remaining, prev.periodMs);
     if (remaining < PRINCIPAL_LOW) factor = Math.max(1, factor);
     period = prev.periodMs * clamp(factor, 1 / MAX_STEP, MAX_STEP);
   }
@@ -265,27 +256,25 @@ export function nextPeriodMs(
 }
 
 /**
- * The shortest period: the fast floor for faults (whose own backoff then rules) and, while the
- * fleet has been idle, for the first reads of each target; the per-VM refill otherwise.
+ * The shortest period: the fast floor for faults (whose own backoff then rules); while waiting
+ * for the kept file, PROOF_WAIT_MS; while the fleet has been idle, fast for the first reads;
+ * the per-VM refill otherwise.
  */
-function floorFor(target: ArmTarget, reason: ArmReason, attempt: number, busy: boolean): number {
-  if (reason !== "state" && reason !== "switch") return VM_FAST_MS;
+function floorFor(reason: ArmReason, attempt: number, awaitingProof: boolean, busy: boolean): number {
+  if (reason !== "state") return VM_FAST_MS;
+  if (awaitingProof) return PROOF_WAIT_MS;
   if (busy) return VM_STEADY_MS;
-  if (target === "vm") return attempt < VM_FAST_READS ? VM_FAST_MS : VM_STEADY_MS;
-  return attempt < SCALE_SET_FAST_READS ? SCALE_SET_FAST_MS : VM_STEADY_MS;
+  return attempt < VM_FAST_READS ? VM_FAST_MS : VM_STEADY_MS;
 }
 
 /** The wait before the next ARM read, and the pace to hand back with the next answer. */
 export function armPoll(input: ArmPollInput): ArmPoll {
-  const { target, reason, attempt, random, pace } = input;
+  const { reason, attempt, random, pace } = input;
   const principal = smallestRemaining(input.headers, (name) => name !== RESOURCE_HEADER);
   const compute = smallestRemaining(input.headers, (name) => name === RESOURCE_HEADER);
   const busy = !!(pace && pace.busy) || (principal !== undefined && principal < PRINCIPAL_FULL);
-  const floorMs = floorFor(target, reason, attempt, busy);
-  let periodMs = nextPeriodMs(pace, principal, input.elapsedMs, floorMs, reason === "throttled", target === "scaleSet");
-  // The VM's Succeeded under --overprovisioned (a busy fleet): into the scale-set phase at a longer period.
-  if (reason === "switch" && target === "vm" && busy)
-    periodMs = Math.min(MAX_PERIOD_MS, periodMs * SCALE_SET_ENTRY_STEP);
+  const floorMs = floorFor(reason, attempt, input.awaitingProof, busy);
+  const periodMs = nextPeriodMs(pace, principal, input.elapsedMs, floorMs, reason === "throttled");
   const next: Pace =
     principal === undefined
       ? { periodMs, remaining: pace && pace.remaining, atMs: pace && pace.atMs, busy }
@@ -293,12 +282,9 @@ export function armPoll(input: ArmPollInput): ArmPoll {
   let delay = !pace && busy ? Math.max(floorMs, periodMs * (0.5 + random)) : periodMs * (1 + JITTER * random);
   switch (reason) {
     case "throttled":
-      delay = Math.max(
-        delay,
-        input.retryAfterMs !== undefined
-          ? input.retryAfterMs + THROTTLED_RETRY_AFTER_JITTER_MS * random
-          : jitter(backoff(THROTTLED_BASE_MS, 2, THROTTLED_CAP_MS, attempt), random),
-      );
+      // With a Retry-After the core's gate waits it out (+ jitter); without one, back off.
+      if (!input.retryAfter)
+        delay = Math.max(delay, jitter(backoff(THROTTLED_BASE_MS, 2, THROTTLED_CAP_MS, attempt), random));
       break;
     case "forbidden":
       delay = Math.max(delay, jitter(backoff(FORBIDDEN_BASE_MS, FORBIDDEN_FACTOR, FORBIDDEN_CAP_MS, attempt), random));
@@ -306,12 +292,12 @@ export function armPoll(input: ArmPollInput): ArmPoll {
     case "transient":
       delay = Math.max(delay, jitter(backoff(TRANSIENT_BASE_MS, 2, TRANSIENT_CAP_MS, attempt), random));
       break;
-    case "switch":
-      // A fleet under the refill can afford the read at once; otherwise it is the next paced read,
-      // so that N instances seeing the scale-out end together do not double the fleet's rate.
-      if (principal === undefined || principal >= PRINCIPAL_FULL) delay = 0;
+    case "state":
       break;
-    default:
+    default: {
+      const never: never = reason;
+      throw new Error(`unknown reason ${never}`);
+    }
   }
   if (compute !== undefined && compute < LOW_WATER) delay = Math.max(delay, (VM_STEADY_MS * LOW_WATER) / (compute + 1));
   return { delayMs: Math.round(delay), pace: next };
@@ -322,8 +308,23 @@ export function armDelayMs(input: ArmPollInput): number {
   return armPoll(input).delayMs;
 }
 
-/** Milliseconds to wait before retrying IMDS (instance metadata or the identity token). */
+/**
+ * The kept file has just appeared before ARM's Succeeded: the extension runs, so Succeeded is
+ * near. While the fleet is idle the next read goes now and the period restarts at the fast
+ * floor (the VM's bucket is full: the waiting reads were slower than its refill). In a busy
+ * fleet nothing changes: N kept VMs seeing their files together must not double the fleet's rate.
+ */
+export function afterProof(pace: Pace | undefined): { readNow: boolean; pace: Pace | undefined } {
+  if (pace && pace.busy) return { readNow: false, pace };
+  return { readNow: true, pace: pace && { ...pace, periodMs: VM_FAST_MS } };
+}
+
+/** Milliseconds to wait before retrying IMDS (instance metadata or the identity token); a Retry-After is the core's. */
 export function imdsDelayMs(input: ImdsRetryInput): number {
-  const delay = jitter(backoff(IMDS_BASE_MS, IMDS_FACTOR, IMDS_CAP_MS, input.attempt), input.random);
-  return Math.round(Math.max(delay, input.retryAfterMs !== undefined ? input.retryAfterMs : 0));
+  return Math.round(jitter(backoff(IMDS_BASE_MS, IMDS_FACTOR, IMDS_CAP_MS, input.attempt), input.random));
+}
+
+/** A Retry-After as the core enforces it: never earlier, 0-1 s later (× random). */
+export function retryAfterWithJitterMs(retryAfterMs: number, random: number): number {
+  return retryAfterMs + RETRY_AFTER_JITTER_MS * random;
 }

@@ -28,6 +28,12 @@ export interface Env {
   /** One line, for journald. Must never receive a token. */
   log(line: string): void;
   /**
+   * The text of a local file, or undefined when it is absent or unreadable (never throws).
+   * The kept-file proof (--kept-file) reads through this, so tests can write files at a
+   * given virtual time.
+   */
+  readFile(path: string): Promise<string | undefined>;
+  /**
    * Wall-clock epoch milliseconds. Optional: used only to read a `Retry-After` HTTP date
    * (or a token's `expires_on`) when the response carries no `Date` header to compare it
    * with. When absent, now() is taken as the wall clock.
@@ -40,7 +46,11 @@ export interface WaiterOptions {
   /** Override for ARM; when absent it comes from IMDS compute.azEnvironment. */
   armUrl?: string;
   timeoutSeconds: number;
-  overprovisioned: boolean;
+  /**
+   * --kept-file: the file an extension writes, with this VM's vmId, only on VMs the scale set
+   * keeps. When set, Succeeded alone is not enough: the file must hold this VM's vmId too.
+   */
+  keptFile?: string;
 }
 
 export type Outcome =
@@ -48,5 +58,7 @@ export type Outcome =
   | { kind: "gone"; reason: string }
   | { kind: "failed"; reason: string }
   | { kind: "timeout"; reason: string }
+  /** IMDS or ARM answered a status that waiting cannot heal (retryTable.ts): an operator must fix something. */
+  | { kind: "refused"; reason: string }
   /** The agent cannot work out where ARM is (unknown azEnvironment and no --arm-url): an operator must say. */
   | { kind: "usage"; reason: string };

@@ -1,4 +1,5 @@
-/** The real Env: a monotonic clock, timers, Math.random, the http transport, stderr. */
+/** The real Env: a monotonic clock, timers, Math.random, the http transport, files, stderr. */
+import * as fs from "fs";
 import type { Env } from "../core/types";
 import { request } from "./http";
 
@@ -17,6 +18,10 @@ export function processEnv(): Env {
     },
     random: Math.random,
     request,
+    readFile(path: string) {
+      // Absent, unreadable or a directory: all "no proof" to the core.
+      return new Promise((resolve) => fs.readFile(path, "utf8", (err, text) => resolve(err ? undefined : text)));
+    },
     log(line: string) {
       process.stderr.write(`waiter: ${line}\n`);
     },
