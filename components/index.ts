@@ -17,10 +17,9 @@ export {
   CustomDataTooLargeError,
 } from "./customData";
 export { validateWorkerScaleSetArgs, sshKeyProblem } from "./validate";
+export { WorkerScaleSetArgs, ImageReference } from "./workerScaleSetArgs";
 export {
   WorkerScaleSet,
-  WorkerScaleSetArgs,
-  ImageReference,
   WORKER_SCALE_SET_TYPE,
   CUSTOM_SCRIPT_PUBLISHER,
   CUSTOM_SCRIPT_TYPE,

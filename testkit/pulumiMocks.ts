@@ -105,6 +105,43 @@ function lastSegment(id: string): string {
   return id.split("/").pop() ?? id;
 }
 
+/** A registration as the mock runtime and the fake engine (testkit/pulumiPlugin) both receive it. */
+export interface Registration {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+  custom: boolean;
+}
+
+/** Records a registration and returns what a fresh deployment would report back for it. */
+export function registerMockResource(
+  recorder: ResourceRecorder,
+  reg: Registration,
+): { id?: string; state: Record<string, any> } {
+  const id = reg.custom ? armId(reg.type, reg.inputs, reg.name) : "";
+  const state = reg.custom ? mockState(reg.type, reg.name, reg.inputs, id) : {};
+  recorder.resources.push({ ...reg, id, state, ...NO_GRAPH() });
+  return { id: reg.custom ? id : undefined, state };
+}
+
+/** Records an invoke and returns its mock result: getClientConfig answers for the mock subscription. */
+export function callMockFunction(
+  recorder: ResourceRecorder,
+  token: string,
+  args: Record<string, any>,
+): Record<string, any> {
+  recorder.invokes.push({ token, args });
+  if (token === "azure-native:authorization:getClientConfig") {
+    return {
+      subscriptionId: MOCK_SUBSCRIPTION_ID,
+      tenantId: MOCK_TENANT_ID,
+      clientId: "mock-client",
+      objectId: "mock-object",
+    };
+  }
+  return args;
+}
+
 /** Installs Pulumi mocks that record into `recorder`. Call inside before(). */
 export async function installMocks(
   recorder: ResourceRecorder,
@@ -113,24 +150,16 @@ export async function installMocks(
   await pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
-        const inputs = (args.inputs ?? {}) as Record<string, any>;
-        const id = args.custom === false ? "" : armId(args.type, inputs, args.name);
-        const state = args.custom === false ? {} : mockState(args.type, args.name, inputs, id);
-        const custom = args.custom !== false;
-        recorder.resources.push({ type: args.type, name: args.name, inputs, id, state, custom, ...NO_GRAPH() });
-        return { id: args.custom === false ? undefined : id, state };
+        const { id, state } = registerMockResource(recorder, {
+          type: args.type,
+          name: args.name,
+          inputs: (args.inputs ?? {}) as Record<string, any>,
+          custom: args.custom !== false,
+        });
+        return { id, state };
       },
       call(args: pulumi.runtime.MockCallArgs) {
-        recorder.invokes.push({ token: args.token, args: args.inputs });
-        if (args.token === "azure-native:authorization:getClientConfig") {
-          return {
-            subscriptionId: MOCK_SUBSCRIPTION_ID,
-            tenantId: MOCK_TENANT_ID,
-            clientId: "mock-client",
-            objectId: "mock-object",
-          };
-        }
-        return args.inputs;
+        return callMockFunction(recorder, args.token, args.inputs);
       },
     },
     opts.project ?? "hpc-workers",
