@@ -173,7 +173,7 @@ describe("preview:offline: the CLI end to end", () => {
   it("exits 1 with the component's validation message and no stack trace when the program fails", () => {
     const r = cli("--program", "test/fixtures/programs/program-error.ts");
     assert.strictEqual(r.status, EXIT_FAILED, r.stdout + r.stderr);
-    assert.match(r.stderr, /capacity must be an integer from 0 to 1000 \(got 2\.5\)/);
+    assert.match(r.stderr, /^ {2}- capacity must be an integer from 0 to 1000 \(got 2\.5\)$/m);
     assert.match(r.stderr, /sshPublicKey/);
     assert.doesNotMatch(r.stderr + r.stdout, STACK_TRACE_LINE);
   });

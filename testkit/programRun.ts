@@ -48,10 +48,9 @@ export interface ProgramRun {
 function describeError(e: unknown): string {
   if (pulumi.InputPropertiesError.isInstance(e as any)) {
     const err = e as pulumi.InputPropertiesError;
+    // Each reason already names its property ("capacity must be ..."), as the component words them.
     const listed = err.message.includes(err.errors?.[0]?.reason ?? "\u0000");
-    return listed
-      ? err.message
-      : [err.message, ...(err.errors ?? []).map((d) => `  - ${d.propertyPath}: ${d.reason}`)].join("\n");
+    return listed ? err.message : [err.message, ...(err.errors ?? []).map((d) => `  - ${d.reason}`)].join("\n");
   }
   if (e instanceof Error) return e.message;
   return String(e);
