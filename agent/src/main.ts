@@ -1,9 +1,14 @@
-/** Entry point of agent/dist/waiter.js: flags in, exit code out (see core/exitCodes.ts). */
+/**
+ * Entry point of agent/dist/waiter.js. `node waiter.js [flags]` waits (flags in, exit code out,
+ * see core/exitCodes.ts); `node waiter.js health-server [flags]` serves the health endpoint.
+ */
 import { EXIT_CODES, exitCodeFor, parseArgs, runWaiter, USAGE } from "./core/index";
+import { HEALTH_EXIT_CODES, HEALTH_SERVER_COMMAND, HEALTH_USAGE, parseHealthArgs } from "./core/healthServer";
 import { processEnv } from "./io/env";
+import { serveHealth } from "./io/healthServer";
 
-function main(): void {
-  const parsed = parseArgs(process.argv.slice(2));
+function wait(argv: string[]): void {
+  const parsed = parseArgs(argv);
   if (parsed.kind === "help") {
     process.stdout.write(USAGE);
     process.exit(EXIT_CODES.succeeded);
@@ -21,4 +26,19 @@ function main(): void {
   );
 }
 
-main();
+function healthServer(argv: string[]): void {
+  const parsed = parseHealthArgs(argv);
+  if (parsed.kind === "help") {
+    process.stdout.write(HEALTH_USAGE);
+    process.exit(0);
+  }
+  if (parsed.kind === "error") {
+    process.stderr.write(`health-server: ${parsed.message}\n${HEALTH_USAGE}`);
+    process.exit(HEALTH_EXIT_CODES.usage);
+  }
+  serveHealth(parsed.options, (line) => process.stderr.write(`health-server: ${line}\n`));
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === HEALTH_SERVER_COMMAND) healthServer(argv.slice(1));
+else wait(argv);

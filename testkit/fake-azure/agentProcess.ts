@@ -84,3 +84,41 @@ export function runWaiterProcess(args: string[], opts: SpawnOptions = {}): Promi
     );
   });
 }
+
+export interface HealthServerProcess {
+  pid: number;
+  /** Every stderr line so far (the journal). */
+  log(): string;
+  /** Resolves once it logs that it answers; rejects if it exits first. */
+  ready: Promise<void>;
+  /** Resolves with the exit code once it exits. */
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+/** node agent/dist/waiter.js health-server ...args, kept running until stop(). */
+export function startHealthServer(args: string[]): HealthServerProcess {
+  const child = spawn(process.execPath, [BUNDLE, "health-server", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  let onLine: () => void = () => undefined;
+  child.stderr!.on("data", (d: Buffer) => {
+    stderr += d.toString();
+    onLine();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    onLine = () => (/answering http:/.test(stderr) ? resolve() : undefined);
+    exited.then((code) => reject(new Error(`health-server exited with ${code}: ${stderr}`)));
+  });
+  ready.catch(() => undefined);
+  return {
+    pid: child.pid!,
+    log: () => stderr,
+    ready,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}

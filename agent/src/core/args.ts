@@ -12,6 +12,7 @@ Waits until Azure reports this VM's provisioningState Succeeded, then exits 0.
                       the scale set keeps; a file holding another vmId is ignored
 Exit codes: 0 succeeded, 2 usage, 3 gone (Deleting or 404), 4 failed, 5 timeout,
 6 refused (IMDS or ARM refused the request in a way waiting cannot heal).
+The health endpoint: waiter.js health-server --help
 `;
 
 /** Why --overprovisioned is gone, for whoever still passes it (an old launcher, a hand-written unit). */
@@ -42,46 +43,71 @@ function baseUrl(flag: string, value: string): string | { error: string } {
 
 const VALUE_FLAGS = ["--imds-url", "--arm-url", "--timeout", "--kept-file"];
 
-/** Pure: argv (without node and the script) to options, or the first problem with a fix. */
-export function parseArgs(argv: string[]): ParsedArgs {
-  const options: WaiterOptions = { imdsUrl: DEFAULT_IMDS_URL, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS };
+/**
+ * Walks argv for the flags in valueFlags (`--flag value` or `--flag=value`) and -h/--help,
+ * calling take() for each value in order; take() returns a problem or undefined. Returns
+ * "help", the first problem, or undefined. Shared by the waiter and the health server.
+ */
+export function scanFlags(
+  argv: string[],
+  valueFlags: string[],
+  take: (flag: string, value: string) => string | undefined,
+  removed: Record<string, string> = {},
+): "help" | { error: string } | undefined {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "-h" || arg === "--help") return { kind: "help" };
+    if (arg === "-h" || arg === "--help") return "help";
     const eq = arg.indexOf("=");
     const flag = arg.indexOf("--") === 0 && eq > 0 ? arg.slice(0, eq) : arg;
-    if (flag === "--overprovisioned") return { kind: "error", message: OVERPROVISIONED_REMOVED };
-    if (VALUE_FLAGS.indexOf(flag) < 0) {
+    if (removed[flag]) return { error: removed[flag] };
+    if (valueFlags.indexOf(flag) < 0) {
       return {
-        kind: "error",
-        message:
-          arg.indexOf("-") === 0
-            ? `unknown flag ${flag}`
-            : `unexpected argument "${arg}" (the waiter takes only flags)`,
+        error: arg.indexOf("-") === 0 ? `unknown flag ${flag}` : `unexpected argument "${arg}" (only flags are taken)`,
       };
     }
     let value = flag !== arg ? arg.slice(eq + 1) : undefined;
     if (value === undefined) {
-      if (i + 1 >= argv.length) return { kind: "error", message: `${flag} needs a value` };
+      if (i + 1 >= argv.length) return { error: `${flag} needs a value` };
       value = argv[++i];
     }
-    if (flag === "--timeout") {
-      const seconds = /^\s*\d+(\.\d+)?\s*$/.test(value) ? parseFloat(value) : NaN;
-      if (!(seconds > 0)) {
-        return { kind: "error", message: `--timeout must be a number of seconds greater than 0 (got "${value}")` };
-      }
-      options.timeoutSeconds = seconds;
-    } else if (flag === "--kept-file") {
-      if (value.charAt(0) !== "/" || value.indexOf("\0") >= 0) {
-        return { kind: "error", message: `--kept-file must be an absolute path (got "${value}")` };
-      }
-      options.keptFile = value;
-    } else {
-      const url = baseUrl(flag, value);
-      if (typeof url !== "string") return { kind: "error", message: url.error };
-      if (flag === "--imds-url") options.imdsUrl = url;
-      else options.armUrl = url;
-    }
+    const problem = take(flag, value);
+    if (problem) return { error: problem };
   }
+  return undefined;
+}
+
+/** An absolute path without NUL, or the problem naming the flag. */
+export function absolutePath(flag: string, value: string): string | undefined {
+  return value.charAt(0) !== "/" || value.indexOf("\0") >= 0
+    ? `${flag} must be an absolute path (got "${value}")`
+    : undefined;
+}
+
+/** Pure: argv (without node and the script) to options, or the first problem with a fix. */
+export function parseArgs(argv: string[]): ParsedArgs {
+  const options: WaiterOptions = { imdsUrl: DEFAULT_IMDS_URL, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS };
+  const scan = scanFlags(
+    argv,
+    VALUE_FLAGS,
+    (flag, value) => {
+      if (flag === "--timeout") {
+        const seconds = /^\s*\d+(\.\d+)?\s*$/.test(value) ? parseFloat(value) : NaN;
+        if (!(seconds > 0)) return `--timeout must be a number of seconds greater than 0 (got "${value}")`;
+        options.timeoutSeconds = seconds;
+      } else if (flag === "--kept-file") {
+        options.keptFile = value;
+        return absolutePath(flag, value);
+      } else {
+        const url = baseUrl(flag, value);
+        if (typeof url !== "string") return url.error;
+        if (flag === "--imds-url") options.imdsUrl = url;
+        else options.armUrl = url;
+      }
+      return undefined;
+    },
+    { "--overprovisioned": OVERPROVISIONED_REMOVED },
+  );
+  if (scan === "help") return { kind: "help" };
+  if (scan) return { kind: "error", message: scan.error };
   return { kind: "run", options };
 }
