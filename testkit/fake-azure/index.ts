@@ -11,8 +11,12 @@ import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
 import * as path from "path";
+import { DEFAULT_VM_LIST_PAGE_SIZE, vmListPage } from "./vmList";
+import type { FakeInstance } from "./vmList";
 
-export type FakeRoute = "imds" | "token" | "vm" | "scaleSet";
+export type { FakeInstance, FakeVmHealth } from "./vmList";
+
+export type FakeRoute = "imds" | "token" | "vm" | "scaleSet" | "vmList";
 
 /** What a route answers instead of its normal reply. */
 export type FakeFault =
@@ -58,6 +62,13 @@ export interface FakeAzureOptions {
   scaleSetState?: string;
   /** expires_in of issued tokens; default 3599 (as in the Entra doc sample). */
   tokenLifetimeSeconds?: number;
+  /**
+   * The scale set's instances, as "Virtual Machine Scale Set VMs - List" serves them (Uniform
+   * ids only). Default: this VM alone, in its current state, without vmHealth.
+   */
+  instances?: FakeInstance[];
+  /** Items per page of that list (default DEFAULT_VM_LIST_PAGE_SIZE, small so that paging happens). */
+  vmListPageSize?: number;
   /** Answer 429 when a per-resource Compute bucket (36, +12/min) or the principal's ARM read bucket (250, +25/s) is empty. Default false (the buckets are still counted: see budgetViolations). */
   enforceBudgets?: boolean;
 }
@@ -282,7 +293,9 @@ export class FakeAzure {
   private identity = true;
   private rbac = true;
   private readonly scheduled: Array<{ at: number; change: FakeChange }> = [];
-  private readonly queues: Record<FakeRoute, QueuedFault[]> = { imds: [], token: [], vm: [], scaleSet: [] };
+  private readonly queues: Record<FakeRoute, QueuedFault[]> = { imds: [], token: [], vm: [], scaleSet: [], vmList: [] };
+  private instances?: FakeInstance[];
+  private readonly vmListPageSize: number;
   private readonly issued = new Map<string, number>();
   private readonly buckets = new Map<string, Bucket>();
   private server?: http.Server;
@@ -301,6 +314,8 @@ export class FakeAzure {
     this.enforceBudgets = opts.enforceBudgets ?? false;
     this.vmState = opts.vmState ?? "Creating";
     this.scaleSetState = opts.scaleSetState ?? "Updating";
+    this.instances = opts.instances;
+    this.vmListPageSize = opts.vmListPageSize ?? DEFAULT_VM_LIST_PAGE_SIZE;
   }
 
   // ---- state and timelines -------------------------------------------------------------
@@ -319,6 +334,16 @@ export class FakeAzure {
 
   setRbacReady(ready: boolean): void {
     this.apply({ rbac: ready }, this.clock());
+  }
+
+  /** What "Virtual Machine Scale Set VMs - List" serves from now on (each instance's state and vmHealth). */
+  setInstances(instances: FakeInstance[]): void {
+    this.instances = instances.map((i) => ({ ...i }));
+  }
+
+  private listedInstances(): FakeInstance[] {
+    if (this.instances) return this.instances;
+    return [{ instanceId: this.resourceId.split("/").pop()!, provisioningState: this.vmState }];
   }
 
   setEnforceBudgets(on: boolean): void {
@@ -403,11 +428,14 @@ export class FakeAzure {
   }
 
   private routeOf(pathname: string): FakeRoute | "other" {
-    if (pathname === "/metadata/identity/oauth2/token") return "token";
+    // With a trailing slash too: MSAL (under @azure/identity's ManagedIdentityCredential) canonicalizes an
+    // AZURE_POD_IDENTITY_AUTHORITY_HOST endpoint to ".../oauth2/token/", which is how the SDK reaches this fake.
+    if (pathname.replace(/\/$/, "") === "/metadata/identity/oauth2/token") return "token";
     if (pathname === "/metadata/instance" || pathname.indexOf("/metadata/instance/") === 0) return "imds";
     const p = pathname.toLowerCase().replace(/\/+$/, "");
     if (p === this.resourceId.toLowerCase()) return "vm";
     if (this.scaleSetId && p === this.scaleSetId.toLowerCase()) return "scaleSet";
+    if (this.scaleSetId && p === `${this.scaleSetId.toLowerCase()}/virtualmachines`) return "vmList";
     return "other";
   }
 
@@ -494,14 +522,18 @@ export class FakeAzure {
       const f = faults.expiredToken() as { status: number; headers: Record<string, string>; body: string };
       return { kind: "respond", status: f.status, headers: f.headers, body: f.body };
     }
-    const id = route === "vm" ? this.resourceId : this.scaleSetId!;
+    const id =
+      route === "vm" ? this.resourceId : route === "vmList" ? `${this.scaleSetId}/virtualMachines` : this.scaleSetId!;
     if (!this.rbac) return json(403, authorizationFailed(id));
     const budget = this.spend(id, now);
     const rateHeaders: Record<string, string> = {
       "x-ms-ratelimit-remaining-subscription-reads": String(budget.principal),
-      "x-ms-ratelimit-remaining-resource": `Microsoft.Compute/${route === "vm" ? "GetVMScaleSetVM" : "GetVMScaleSet"}30Min;${budget.resource}`,
       "x-ms-request-id": this.requestId(),
     };
+    if (route !== "vmList") {
+      rateHeaders["x-ms-ratelimit-remaining-resource"] =
+        `Microsoft.Compute/${route === "vm" ? "GetVMScaleSetVM" : "GetVMScaleSet"}30Min;${budget.resource}`;
+    }
     if (budget.throttledFor !== undefined) {
       const f = faults.throttled(Math.ceil(budget.throttledFor / 1000)) as {
         status: number;
@@ -509,6 +541,17 @@ export class FakeAzure {
         body: string;
       };
       return { kind: "respond", status: 429, headers: { ...f.headers, ...rateHeaders }, body: f.body };
+    }
+    if (route === "vmList") {
+      const page = vmListPage({
+        scaleSetId: this.scaleSetId!,
+        instances: this.listedInstances(),
+        query,
+        baseUrl: `http://${headers["host"] || "127.0.0.1"}`,
+        pageSize: this.vmListPageSize,
+        now,
+      });
+      return json(200, page, rateHeaders);
     }
     const state = route === "vm" ? this.vmState : this.scaleSetState;
     if (state === "NotFound") {
@@ -693,6 +736,15 @@ export class FakeAzure {
       case "/_fake/rbac":
         this.setRbacReady(text !== "pending" && text !== "false");
         return ok;
+      case "/_fake/instances": {
+        // [{"instanceId":"0","provisioningState":"Succeeded","health":"healthy"}, ...]
+        try {
+          this.setInstances(JSON.parse(text));
+        } catch (e) {
+          return json(400, { error: "body must be a JSON array of {instanceId, provisioningState?, health?}" });
+        }
+        return ok;
+      }
       case "/_fake/revoke-tokens":
         this.revokeTokens();
         return ok;
