@@ -13,7 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { HEALTH_EXIT_CODES } from "../agent/src/core/healthServer";
 import { HEALTH_STATE_FILES } from "../agent/src/core/healthState";
-import { ensureBundle, runWaiterProcess, startHealthServer } from "../testkit/fake-azure/agentProcess";
+import { BUNDLE, ensureBundle, runWaiterProcess, startHealthServer } from "../testkit/fake-azure/agentProcess";
 import type { HealthServerProcess } from "../testkit/fake-azure/agentProcess";
 
 interface Answer {
@@ -156,6 +156,49 @@ describe("agent health process (built bundle: waiter.js health-server)", functio
       "health-server: Initializing: the waiter waits for Succeeded",
       "health-server: Unhealthy: the worker stopped for good (timeout)",
     ]);
+  });
+
+  it("serves on the listening socket systemd passes (LISTEN_FDS=1, LISTEN_PID its own), ignoring --port", async () => {
+    const socket = net.createServer();
+    await new Promise<void>((resolve) => socket.listen(0, "127.0.0.1", resolve));
+    const passedPort = (socket.address() as net.AddressInfo).port;
+    const fd: number = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+    // As systemd does: LISTEN_PID is the pid that execs the server, the socket is fd 3.
+    const child = spawn(
+      "/bin/sh",
+      [
+        "-c",
+        'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"',
+        process.execPath,
+        BUNDLE,
+        "health-server",
+        "--port",
+        "1",
+        "--state-dir",
+        stateDir,
+      ],
+      { stdio: ["ignore", "ignore", "pipe", fd] },
+    );
+    let log = "";
+    child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+    try {
+      // The parent lets go of its copy, so only the child accepts.
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+      write("waiting since=1\n");
+      let answer: Answer | undefined;
+      for (let i = 0; i < 100 && !answer; i++) {
+        answer = await get(passedPort).catch(() => undefined);
+        if (!answer) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(answer && answer.body, '{"ApplicationHealthState":"Initializing"}');
+      assert.match(
+        log,
+        new RegExp(`answering http://127\\.0\\.0\\.1:${passedPort}/health .*on the socket from systemd \\(fd 3\\)`),
+      );
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.on("exit", resolve));
+    }
   });
 
   it("exits 2 on a bad flag with the usage, and 75 naming the address when the port is taken", async () => {

@@ -18,6 +18,7 @@ import {
   DEFAULT_HEALTH_PORT,
   HEALTH_PATH,
   healthBody,
+  inheritedSocketFd,
   parseHealthArgs,
   probeReply,
   routeRequest,
@@ -195,6 +196,13 @@ describe("agent health core: flags, route and answers", () => {
       [["serve"], 'unexpected argument "serve" (only flags are taken)'],
     ];
     for (const [argv, message] of cases) assert.deepEqual(parseHealthArgs(argv), { kind: "error", message });
+  });
+
+  it("takes systemd's socket only when LISTEN_FDS is 1 and LISTEN_PID is this process", () => {
+    assert.equal(inheritedSocketFd({ LISTEN_FDS: "1", LISTEN_PID: "42" }, 42), 3);
+    assert.equal(inheritedSocketFd({ LISTEN_FDS: "1", LISTEN_PID: "41" }, 42), undefined);
+    assert.equal(inheritedSocketFd({ LISTEN_FDS: "2", LISTEN_PID: "42" }, 42), undefined);
+    assert.equal(inheritedSocketFd({}, 42), undefined);
   });
 
   it("answers a probe with 200 and exactly the extension's body, JSON, never cached", () => {

@@ -32,6 +32,15 @@ export const HEALTH_BIND_ADDRESS = "127.0.0.1";
 /** The cgroup v2 mount, where a started worker's cgroup tells whether it still runs. */
 export const DEFAULT_CGROUP_ROOT = "/sys/fs/cgroup";
 
+/**
+ * The listening socket systemd passed (socket activation: the .socket unit binds the port early in
+ * boot and queues connections until the server runs), or undefined: then the server binds itself.
+ * sd_listen_fds(3): the sockets start at fd 3, LISTEN_FDS counts them, LISTEN_PID must be ours.
+ */
+export function inheritedSocketFd(env: Record<string, string | undefined>, pid: number): number | undefined {
+  return env.LISTEN_FDS === "1" && env.LISTEN_PID === String(pid) ? 3 : undefined;
+}
+
 /** The health server's exit codes: a bad flag, or the port cannot be bound (systemd retries). */
 export const HEALTH_EXIT_CODES = { usage: 2, cannotListen: 75 } as const;
 
@@ -39,7 +48,8 @@ export const HEALTH_USAGE = `usage: waiter.js ${HEALTH_SERVER_COMMAND} [--port N
 
 Answers GET http://127.0.0.1:PORT${HEALTH_PATH} for the Application Health extension with
 {"ApplicationHealthState":"Initializing"|"Healthy"|"Unhealthy"}, read from DIR at each request.
-  --port N           TCP port on 127.0.0.1 (default ${DEFAULT_HEALTH_PORT})
+  --port N           TCP port on 127.0.0.1 (default ${DEFAULT_HEALTH_PORT}), unless systemd passes
+                     the listening socket (LISTEN_FDS=1)
   --state-dir DIR    the state files (default ${HEALTH_STATE_DIR})
   --cgroup-root DIR  the cgroup v2 mount (default ${DEFAULT_CGROUP_ROOT})
 `;

@@ -7,7 +7,14 @@ import * as os from "os";
 import { readTextFile } from "./env";
 import { readHealth } from "../core/healthState";
 import type { HealthEnv } from "../core/healthState";
-import { HEALTH_BIND_ADDRESS, HEALTH_EXIT_CODES, HEALTH_PATH, probeReply, routeRequest } from "../core/healthServer";
+import {
+  HEALTH_BIND_ADDRESS,
+  HEALTH_EXIT_CODES,
+  HEALTH_PATH,
+  inheritedSocketFd,
+  probeReply,
+  routeRequest,
+} from "../core/healthServer";
 import type { HealthReply, HealthServerOptions } from "../core/healthServer";
 
 /** A probe answers in milliseconds; a client that holds a socket longer is cut. */
@@ -55,12 +62,17 @@ export function serveHealth(options: HealthServerOptions, log: (line: string) =>
   });
   server.maxConnections = MAX_CONNECTIONS;
   server.setTimeout(SOCKET_IDLE_MS);
+  const fd = inheritedSocketFd(process.env, process.pid);
+  const where = fd === undefined ? `${HEALTH_BIND_ADDRESS}:${options.port}` : `the socket from systemd (fd ${fd})`;
   server.on("error", (e: NodeJS.ErrnoException) => {
-    log(`cannot listen on ${HEALTH_BIND_ADDRESS}:${options.port}: ${e.code || e.message}`);
+    log(`cannot listen on ${where}: ${e.code || e.message}`);
     process.exit(HEALTH_EXIT_CODES.cannotListen);
   });
-  server.listen(options.port, HEALTH_BIND_ADDRESS, () =>
-    log(`answering http://${HEALTH_BIND_ADDRESS}:${options.port}${HEALTH_PATH} from ${options.stateDir}`),
-  );
+  const listening = () => {
+    const address = server.address() as { address: string; port: number };
+    log(`answering http://${address.address}:${address.port}${HEALTH_PATH} from ${options.stateDir}, on ${where}`);
+  };
+  if (fd === undefined) server.listen(options.port, HEALTH_BIND_ADDRESS, listening);
+  else server.listen({ fd }, listening);
   return server;
 }
