@@ -67,3 +67,15 @@ export const WORKER_UNIT = "hpc-worker.service";
 
 /** OS disk type: Standard SSD works with every VM size (Premium needs an "s" size). */
 export const DEFAULT_OS_DISK_TYPE = "StandardSSD_LRS";
+
+/** The Application Health extension probes each VM's health endpoint, so rolling upgrades, repairs,
+ *  the portal and managers see a VM as healthy only once its worker runs. */
+export const DEFAULT_HEALTH_EXTENSION = true;
+/** The health endpoint (the waiter bundle's `health-server`, 127.0.0.1 only): systemd binds its socket
+ *  early in every boot and starts the service behind it on the first probe. */
+export const HEALTH_SOCKET_UNIT = "hpc-worker-health.socket";
+export const HEALTH_UNIT = "hpc-worker-health.service";
+/** The health service's start script: waits for a working Node.js, then execs the health server. */
+export const HEALTH_SERVER_PATH = `${INSTALL_DIR}/health`;
+/** The worker unit's ExecStopPost=: records for the health endpoint whether systemd restarts the worker. */
+export const STOP_RECORDER_PATH = `${INSTALL_DIR}/record-stop`;

@@ -1,4 +1,4 @@
-// Generated from components/defaults.ts by `npm run gen:policy` (scripts/gen-policy-constants.ts) — do not edit.
+// Generated from components/defaults.ts, components/health.ts, agent/src/core/healthServer.ts by `npm run gen:policy` (scripts/gen-policy-constants.ts) — do not edit.
 // The pack is published alone, so it carries this copy; a test fails when it is out of date.
 
 /** `osProfile.customData`: "The maximum length of the binary array is 65535 bytes."
@@ -16,3 +16,15 @@ export const WORKER_COMMAND_PATH = "/etc/hpc-workers/worker-command";
 
 /** One journald unit for every mode: `journalctl -u hpc-worker`. */
 export const WORKER_UNIT = "hpc-worker.service";
+
+/** The health endpoint (the waiter bundle's `health-server`, 127.0.0.1 only): systemd binds its socket
+ *  early in every boot and starts the service behind it on the first probe. */
+export const HEALTH_SOCKET_UNIT = "hpc-worker-health.socket";
+
+/** The extension's identity: VMSS-AHE doc, "Property values" (2.0 is Rich Health States; 1.0 Binary). */
+export const HEALTH_EXTENSION_PUBLISHER = "Microsoft.ManagedServices";
+
+export const HEALTH_EXTENSION_TYPE = "ApplicationHealthLinux";
+
+/** The one path served; every other path is a 404 (never a redirect: the extension counts one as Unknown). */
+export const HEALTH_PATH = "/health";
