@@ -10,12 +10,32 @@ import {
   DEFAULT_INSTALL_NODEJS,
   DEFAULT_OVERPROVISION,
   DEFAULT_WORKER_USER,
+  HEALTH_SERVER_PATH,
+  HEALTH_SOCKET_UNIT,
   LAUNCHER_PATH,
   MAX_CUSTOM_DATA_BYTES,
+  STOP_RECORDER_PATH,
   WAITER_PATH,
   WORKER_COMMAND_PATH,
 } from "./defaults";
-import { DeliveryMode, UNIT_PATH, WorkerKind, modeCloudConfig, renderLauncher, renderWorkerUnit } from "./delivery";
+import { DEFAULT_HEALTH_PORT } from "./health";
+import {
+  HEALTH_SOCKET_UNIT_PATH,
+  HEALTH_UNIT_PATH,
+  renderHealthServerScript,
+  renderHealthServiceUnit,
+  renderHealthSocketUnit,
+  renderStopRecorder,
+} from "./healthUnits";
+import {
+  DeliveryMode,
+  UNIT_PATH,
+  WorkerKind,
+  modeCloudConfig,
+  renderLauncher,
+  renderWorkerUnit,
+  restartRecordWithinSeconds,
+} from "./delivery";
 import { validateCustomDataOptions } from "./validate";
 import { loadAgentBundle } from "./waiterContract";
 
@@ -32,6 +52,8 @@ export interface CustomDataOptions {
   overprovision?: boolean;
   /** Install Ubuntu/Debian's `nodejs` package at first boot. Default DEFAULT_INSTALL_NODEJS. */
   installNodejs?: boolean;
+  /** Port of the health endpoint on 127.0.0.1 (the Application Health extension probes it). Default DEFAULT_HEALTH_PORT. */
+  healthPort?: number;
   /** Waiter `--timeout`; default: the agent's own default. */
   timeoutSeconds?: number;
   /** Waiter `--imds-url` override (tests, emulators). */
@@ -67,6 +89,7 @@ export function renderCustomData(options: CustomDataOptions): string {
   const workerKind = options.workerKind ?? WorkerKind.Foreground;
   const overprovision = options.overprovision ?? DEFAULT_OVERPROVISION;
   const installNodejs = options.installNodejs ?? DEFAULT_INSTALL_NODEJS;
+  const healthPort = options.healthPort ?? DEFAULT_HEALTH_PORT;
   const mode = modeCloudConfig(options.delivery);
 
   const files: WriteFile[] = [
@@ -76,6 +99,7 @@ export function renderCustomData(options: CustomDataOptions): string {
       path: LAUNCHER_PATH,
       content: renderLauncher({
         keptFile: overprovision,
+        workerKind,
         timeoutSeconds: options.timeoutSeconds,
         imdsUrl: options.imdsUrl,
         armUrl: options.armUrl,
@@ -89,6 +113,15 @@ export function renderCustomData(options: CustomDataOptions): string {
       permissions: "0644",
     },
     { path: UNIT_PATH, content: renderWorkerUnit({ workerUser, workerKind }), permissions: "0644" },
+    // The health endpoint, in every mode: its socket binds early in every boot, once enabled below.
+    {
+      path: STOP_RECORDER_PATH,
+      content: renderStopRecorder({ restartWithinSeconds: restartRecordWithinSeconds() }),
+      permissions: "0755",
+    },
+    { path: HEALTH_SERVER_PATH, content: renderHealthServerScript({ port: healthPort }), permissions: "0755" },
+    { path: HEALTH_SOCKET_UNIT_PATH, content: renderHealthSocketUnit({ port: healthPort }), permissions: "0644" },
+    { path: HEALTH_UNIT_PATH, content: renderHealthServiceUnit({ workerUser }), permissions: "0644" },
     ...mode.extraFiles,
   ];
 
@@ -105,7 +138,8 @@ export function renderCustomData(options: CustomDataOptions): string {
     config.packages = ["nodejs"];
   }
   config.write_files = files;
-  if (mode.runcmd.length > 0) config.runcmd = mode.runcmd;
+  // --no-block: binding a socket waits for nothing, but nothing in cloud-final may wait on a unit.
+  config.runcmd = [["systemctl", "enable", "--now", "--no-block", HEALTH_SOCKET_UNIT], ...mode.runcmd];
 
   const body = YAML.stringify(config, { lineWidth: 0, minContentWidth: 0 });
   return `${CLOUD_CONFIG_HEADER}\n# hpc-workers: delivery=${options.delivery}; worker logs: journalctl -u hpc-worker\n${body}`;

@@ -9,7 +9,22 @@
  * Nothing here waits: every trigger returns at once, and the waiting happens inside the
  * unit (Type=exec), whose start job completes as soon as the launcher is exec'd.
  */
-import { KEPT_FILE_PATH, LAUNCHER_PATH, WAITER_PATH, WORKER_COMMAND_PATH, WORKER_UNIT } from "./defaults";
+import {
+  KEPT_FILE_PATH,
+  LAUNCHER_PATH,
+  STOP_RECORDER_PATH,
+  WAITER_PATH,
+  WORKER_COMMAND_PATH,
+  WORKER_UNIT,
+} from "./defaults";
+import { HEALTH_STATE_DIR, WorkerPhase } from "../agent/src/core/healthState";
+import {
+  RESTART_RECORD_SLACK_SECONDS,
+  renderRecordFunction,
+  renderRecordStarted,
+  renderUnitFile,
+  UnitSection,
+} from "./healthUnits";
 import { WAITER_EXIT_OFFSET, WAITER_FINAL_EXIT_CODES } from "./waiterContract";
 
 /** How the worker is triggered on the VM. The launcher and the waiter are the same in every mode. */
@@ -43,12 +58,22 @@ export const BACKOFF_INITIAL_SECONDS = 5;
 export const BACKOFF_MAX_SECONDS = 300;
 export const BACKOFF_RESET_AFTER_SECONDS = 600;
 
+/**
+ * How long after a failed worker stops the launcher must have started again (RestartSec plus its
+ * largest back-off, plus slack): past this, the health endpoint takes the unit as stopped for good.
+ */
+export function restartRecordWithinSeconds(): number {
+  return RESTART_SEC + BACKOFF_MAX_SECONDS + RESTART_RECORD_SLACK_SECONDS;
+}
+
 /** Exit code of the launcher when `node` is missing (sysexits EX_UNAVAILABLE; systemd retries). */
 export const LAUNCHER_NO_NODE_EXIT = 69;
 
 export interface LauncherOptions {
   /** The scale set overprovisions: the waiter also waits for the kept file (--kept-file KEPT_FILE_PATH). */
   keptFile: boolean;
+  /** Recorded with the started worker, for the health endpoint's liveness check. Default foreground. */
+  workerKind?: WorkerKind;
   timeoutSeconds?: number;
   imdsUrl?: string;
   armUrl?: string;
@@ -85,6 +110,7 @@ NODE=node
 WAITER=${WAITER_PATH}
 WORKER_COMMAND_FILE=${WORKER_COMMAND_PATH}
 WORKER_SHELL=/bin/sh
+${renderRecordFunction()}
 
 # A worker that keeps failing soon after it starts is restarted ever more slowly;
 # a run longer than ${BACKOFF_RESET_AFTER_SECONDS} s resets the back-off.
@@ -109,6 +135,7 @@ if ! command -v "$NODE" >/dev/null 2>&1; then
   exit ${LAUNCHER_NO_NODE_EXIT}
 fi
 
+record ${WorkerPhase.Waiting}
 "$NODE" "$WAITER" ${waiterArgs}
 waiter_status=$?
 if [ "$waiter_status" -ne 0 ]; then
@@ -122,31 +149,27 @@ if ! command=$(cat "$WORKER_COMMAND_FILE" && printf x); then
 fi
 command=\${command%x}
 echo "hpc-workers: this VM is Succeeded; starting the worker" >&2
+${renderRecordStarted(options.workerKind ?? WorkerKind.Foreground)}
 exec "$WORKER_SHELL" -c "$command"
 `.replace(/ \n/g, "\n");
-}
-
-type UnitSection = Array<[string, string | number]>;
-
-/** INI-style unit text from key/value pairs; every value here is fixed or validated. */
-function renderUnitFile(sections: Record<string, UnitSection>): string {
-  return Object.entries(sections)
-    .map(([name, entries]) => `[${name}]\n${entries.map(([k, v]) => `${k}=${v}`).join("\n")}\n`)
-    .join("\n");
 }
 
 /**
  * The one unit every mode uses. Type=exec: the start job is done once the launcher is
  * exec'd, so multi-user.target and cloud-final are never held and no start timeout
  * applies to the wait. The waiter's final codes (gone, failed, usage, timeout) must not
- * restart-loop.
+ * restart-loop. The unit and its launcher write the health endpoint's state (healthUnits.ts).
  */
 export function renderWorkerUnit(options: { workerUser: string; workerKind: WorkerKind }): string {
   const service: UnitSection = [
     ["Type", "exec"],
     ["User", options.workerUser],
     ["WorkingDirectory", "~"],
+    // The health endpoint's state directory (tmpfs: a reboot empties it), the worker user's to write.
+    ["ExecStartPre", `+/usr/bin/install -d -o ${options.workerUser} -m 0755 ${HEALTH_STATE_DIR}`],
     ["ExecStart", LAUNCHER_PATH],
+    // Records whether systemd restarts the worker or it stopped for good (healthUnits.ts).
+    ["ExecStopPost", STOP_RECORDER_PATH],
     ["Restart", "on-failure"],
     ["RestartSec", RESTART_SEC],
     ["RestartPreventExitStatus", WAITER_FINAL_EXIT_CODES.join(" ")],

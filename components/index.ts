@@ -17,7 +17,21 @@ export {
   CustomDataTooLargeError,
 } from "./customData";
 export { validateWorkerScaleSetArgs, sshKeyProblem } from "./validate";
-export { WorkerScaleSetArgs, ImageReference } from "./workerScaleSetArgs";
+export { WorkerScaleSetArgs, ImageReference, AutomaticRepairs } from "./workerScaleSetArgs";
+export {
+  RepairAction,
+  DEFAULT_HEALTH_PORT,
+  HEALTH_EXTENSION_NAME,
+  HEALTH_EXTENSION_PUBLISHER,
+  HEALTH_EXTENSION_TYPE,
+  HEALTH_EXTENSION_TYPE_HANDLER_VERSION,
+  healthExtension,
+  healthGracePeriodSeconds,
+  automaticRepairsPolicy,
+  DEFAULT_REPAIR_ACTION,
+  DEFAULT_REPAIR_GRACE_PERIOD,
+  DEFAULT_AUTOMATIC_REPAIRS_ENABLED,
+} from "./health";
 export {
   WorkerScaleSet,
   WORKER_SCALE_SET_TYPE,

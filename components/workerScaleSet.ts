@@ -11,6 +11,7 @@ import { armGuid } from "./armGuid";
 import { CustomDataOptions, CustomDataTooLargeError, encodeCustomData, renderCustomData } from "./customData";
 import {
   DEFAULT_ADMIN_USERNAME,
+  DEFAULT_HEALTH_EXTENSION,
   DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
   DEFAULT_IMAGE,
   DEFAULT_OVERPROVISION,
@@ -22,6 +23,7 @@ import {
   READER_ROLE_DEFINITION_GUID,
 } from "./defaults";
 import { DeliveryMode, customScriptCommand } from "./delivery";
+import { automaticRepairsPolicy, healthExtension } from "./health";
 import { NOT_YET_KNOWN, PlainArgs, Unknowable, validateWorkerScaleSetArgs } from "./validate";
 import { WorkerScaleSetArgs } from "./workerScaleSetArgs";
 
@@ -33,13 +35,48 @@ export const CUSTOM_SCRIPT_TYPE = "CustomScript";
 export const CUSTOM_SCRIPT_TYPE_HANDLER_VERSION = "2.1";
 export const CUSTOM_SCRIPT_EXTENSION_NAME = "hpc-worker-start";
 
-/** The arguments with every Output/Promise replaced by NOT_YET_KNOWN, for the pure validator. */
+const notYetKnown = (value: unknown) => pulumi.Output.isInstance(value) || value instanceof Promise;
+
+/** The arguments with every Output/Promise replaced by NOT_YET_KNOWN (one level into objects), for the pure validator. */
 function plainView(args: WorkerScaleSetArgs): Unknowable<PlainArgs> {
   const view: Record<string, unknown> = {};
   for (const [key, value] of Object.entries((args ?? {}) as unknown as Record<string, unknown>)) {
-    view[key] = pulumi.Output.isInstance(value) || value instanceof Promise ? NOT_YET_KNOWN : value;
+    if (notYetKnown(value)) view[key] = NOT_YET_KNOWN;
+    else if (value && typeof value === "object" && !Array.isArray(value)) {
+      view[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, notYetKnown(v) ? NOT_YET_KNOWN : v]));
+    } else view[key] = value;
   }
   return view as Unknowable<PlainArgs>;
+}
+
+/**
+ * The scale set's extensions: the Custom Script Extension in customScript mode, and the Application
+ * Health extension unless turned off, provisioned after the CSE so that its grace period starts later.
+ */
+function scaleSetExtensions(options: {
+  delivery: DeliveryMode;
+  health: boolean;
+  healthPort?: number;
+  timeoutSeconds?: number;
+}) {
+  const extensions: Array<Record<string, unknown>> = [];
+  if (options.delivery === DeliveryMode.CustomScript) {
+    extensions.push({
+      name: CUSTOM_SCRIPT_EXTENSION_NAME,
+      publisher: CUSTOM_SCRIPT_PUBLISHER,
+      type: CUSTOM_SCRIPT_TYPE,
+      typeHandlerVersion: CUSTOM_SCRIPT_TYPE_HANDLER_VERSION,
+      autoUpgradeMinorVersion: true,
+      settings: { commandToExecute: customScriptCommand() },
+    });
+  }
+  if (options.health) {
+    const after = extensions.map((e) => e.name as string);
+    extensions.push({
+      ...healthExtension({ port: options.healthPort, timeoutSeconds: options.timeoutSeconds, provisionAfter: after }),
+    });
+  }
+  return extensions.length > 0 ? { extensions } : undefined;
 }
 
 /** Azure's custom-data limit, checked on the rendered document when every input to it is plain. */
@@ -54,6 +91,7 @@ function customDataSizeProblems(args: Unknowable<PlainArgs>): InputPropertyError
     args.timeoutSeconds,
     args.imdsUrl,
     args.armUrl,
+    args.healthPort,
   ];
   if (renderInputs.some((v) => v === NOT_YET_KNOWN)) return [];
   try {
@@ -143,6 +181,7 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
         timeoutSeconds: args.timeoutSeconds,
         imdsUrl: args.imdsUrl,
         armUrl: args.armUrl,
+        healthPort: args.healthPort,
       })
       .apply((options) => renderCustomData(options));
     const adminUsername = pulumi.output(args.adminUsername ?? DEFAULT_ADMIN_USERNAME);
@@ -193,23 +232,15 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
               },
             ],
           },
-          extensionProfile: pulumi.output(args.delivery).apply((delivery) =>
-            delivery === DeliveryMode.CustomScript
-              ? {
-                  extensions: [
-                    {
-                      name: CUSTOM_SCRIPT_EXTENSION_NAME,
-                      publisher: CUSTOM_SCRIPT_PUBLISHER,
-                      type: CUSTOM_SCRIPT_TYPE,
-                      typeHandlerVersion: CUSTOM_SCRIPT_TYPE_HANDLER_VERSION,
-                      autoUpgradeMinorVersion: true,
-                      settings: { commandToExecute: customScriptCommand() },
-                    },
-                  ],
-                }
-              : undefined,
-          ),
+          extensionProfile: pulumi
+            .all([args.delivery, args.healthExtension, args.healthPort, args.timeoutSeconds])
+            .apply(([delivery, health, healthPort, timeoutSeconds]) =>
+              scaleSetExtensions({ delivery, health: health ?? DEFAULT_HEALTH_EXTENSION, healthPort, timeoutSeconds }),
+            ),
         },
+        automaticRepairsPolicy: pulumi
+          .output(args.automaticRepairs)
+          .apply((repairs) => (repairs ? automaticRepairsPolicy(repairs) : undefined)),
         tags: args.tags,
       },
       { parent: this },

@@ -10,6 +10,8 @@ import * as path from "path";
 import fc from "fast-check";
 import {
   DeliveryMode,
+  HEALTH_SERVER_PATH,
+  STOP_RECORDER_PATH,
   KEPT_FILE_PATH,
   LAUNCHER_PATH,
   PER_BOOT_SCRIPT_PATH,
@@ -21,6 +23,7 @@ import {
   renderCustomData,
 } from "../components";
 import { WAITER_EXIT_OFFSET } from "../components/waiterContract";
+import { HEALTH_SOCKET_UNIT_PATH, HEALTH_UNIT_PATH } from "../components/healthUnits";
 import { CloudConfigFile, fileBytes, parseCloudConfig, writeFile } from "../testkit/cloudConfig";
 
 /** Commands that break naive quoting in YAML, systemd, or the shell. */
@@ -83,7 +86,7 @@ describe("delivery modes: the real validators", function () {
   }
 
   for (const workerKind of KINDS) {
-    it(`systemd-analyze verify accepts the ${workerKind} unit with nothing to report`, () => {
+    it(`systemd-analyze verify accepts the ${workerKind} unit and the health socket and service with nothing to report`, () => {
       const analyze = tool("systemd-analyze");
       const doc = parseCloudConfig(
         renderCustomData({ delivery: DeliveryMode.Systemd, workerKind, workerCommand: ADVERSARIAL_COMMANDS[1] }),
@@ -100,7 +103,12 @@ describe("delivery modes: the real validators", function () {
         fs.mkdirSync(path.dirname(target), { recursive: true });
         fs.writeFileSync(target, fileBytes(file), { mode: parseInt(file.permissions ?? "0644", 8) });
       }
-      const run = spawnSync(analyze, ["verify", `--root=${root}`, UNIT_PATH], { encoding: "utf8" });
+      // The one system binary the units name (ExecStartPre creates the health state directory).
+      fs.mkdirSync(path.join(root, "usr/bin"), { recursive: true });
+      fs.copyFileSync(tool("install"), path.join(root, "usr/bin/install"));
+      fs.chmodSync(path.join(root, "usr/bin/install"), 0o755);
+      const units = [UNIT_PATH, HEALTH_SOCKET_UNIT_PATH, HEALTH_UNIT_PATH];
+      const run = spawnSync(analyze, ["verify", `--root=${root}`, ...units], { encoding: "utf8" });
       assert.equal(run.status, 0, `systemd-analyze verify failed:\n${run.stdout}${run.stderr}`);
       assert.equal((run.stdout + run.stderr).trim(), "", "systemd-analyze verify printed warnings");
     });
@@ -127,7 +135,8 @@ describe("delivery modes: the real validators", function () {
         }),
       );
       const scripts = filesOf(doc).filter((f) => fileBytes(f).toString("utf8").startsWith("#!/bin/sh"));
-      const expected = delivery === DeliveryMode.CloudInit ? [LAUNCHER_PATH, PER_BOOT_SCRIPT_PATH] : [LAUNCHER_PATH];
+      const shared = [LAUNCHER_PATH, STOP_RECORDER_PATH, HEALTH_SERVER_PATH];
+      const expected = delivery === DeliveryMode.CloudInit ? [...shared, PER_BOOT_SCRIPT_PATH] : shared;
       assert.deepEqual(scripts.map((f) => f.path).sort(), expected.sort());
       for (const script of scripts) {
         const file = path.join(work, path.basename(script.path));
@@ -156,7 +165,10 @@ describe("delivery modes: boot is never held", () => {
       );
       assert.match(unit, /^Type=exec$/m);
       assert.doesNotMatch(unit, /^Type=(oneshot|forking|notify)/m);
-      assert.doesNotMatch(unit, /^ExecStartPre=/m);
+      // The one ExecStartPre creates the health state directory and returns at once; none waits.
+      assert.deepEqual(unit.match(/^ExecStartPre=.*$/gm), [
+        "ExecStartPre=+/usr/bin/install -d -o hpcworker -m 0755 /run/hpc-worker-state",
+      ]);
       assert.doesNotMatch(unit, /cloud-final|cloud-init\.target/);
       assert.match(unit, /^RestartPreventExitStatus=92 93 94 95 96$/m);
       assert.match(unit, /^Restart=on-failure$/m);
@@ -164,15 +176,41 @@ describe("delivery modes: boot is never held", () => {
     });
   }
 
-  it("systemd mode enables and starts the unit with --no-block, and no runcmd waits", () => {
+  const HEALTH_SOCKET_ENABLE = ["systemctl", "enable", "--now", "--no-block", "hpc-worker-health.socket"];
+
+  it("systemd mode enables and starts the health socket and the unit with --no-block, and no runcmd waits", () => {
     const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w" }));
-    assert.deepEqual(doc.runcmd, [["systemctl", "enable", "--now", "--no-block", "hpc-worker.service"]]);
+    assert.deepEqual(doc.runcmd, [
+      HEALTH_SOCKET_ENABLE,
+      ["systemctl", "enable", "--now", "--no-block", "hpc-worker.service"],
+    ]);
   });
 
-  it("cloudInit mode's per-boot script only queues the unit", () => {
+  it("cloudInit mode's per-boot script only queues the unit; runcmd only enables the health socket", () => {
     const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.CloudInit, workerCommand: "w" }));
-    assert.equal(doc.runcmd, undefined);
+    assert.deepEqual(doc.runcmd, [HEALTH_SOCKET_ENABLE]);
     assert.match(writeFile(doc, PER_BOOT_SCRIPT_PATH), /^exec systemctl start --no-block hpc-worker\.service$/m);
+  });
+
+  it("customScript mode's runcmd only enables the health socket: the extension starts the worker", () => {
+    const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.CustomScript, workerCommand: "w" }));
+    assert.deepEqual(doc.runcmd, [HEALTH_SOCKET_ENABLE]);
+  });
+
+  it("the health endpoint holds nothing: a socket bound at sockets.target, a Type=exec service started by it", () => {
+    const doc = parseCloudConfig(
+      renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w", healthPort: 8123 }),
+    );
+    const socket = writeFile(doc, HEALTH_SOCKET_UNIT_PATH);
+    assert.match(socket, /^ListenStream=127\.0\.0\.1:8123$/m);
+    assert.match(socket, /^WantedBy=sockets\.target$/m);
+    assert.doesNotMatch(socket, /multi-user|network-online|cloud-/);
+    const service = writeFile(doc, HEALTH_UNIT_PATH);
+    assert.match(service, /^Type=exec$/m);
+    assert.match(service, /^User=hpcworker$/m);
+    assert.match(service, /^Restart=always$/m);
+    assert.doesNotMatch(service, /^\[Install\]|^WantedBy=|multi-user|network-online|cloud-/m);
+    assert.match(writeFile(doc, HEALTH_SERVER_PATH), /health-server --port 8123 --state-dir \/run\/hpc-worker-state$/m);
   });
 });
 
