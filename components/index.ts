@@ -18,13 +18,18 @@ export {
   CustomDataTooLargeError,
 } from "./customData";
 export { validateWorkerScaleSetArgs, sshKeyProblem } from "./validate";
+export { WorkerScaleSet, WorkerScaleSetArgs, ImageReference, WORKER_SCALE_SET_TYPE } from "./workerScaleSet";
 export {
-  WorkerScaleSet,
-  WorkerScaleSetArgs,
-  ImageReference,
-  WORKER_SCALE_SET_TYPE,
   CUSTOM_SCRIPT_PUBLISHER,
   CUSTOM_SCRIPT_TYPE,
   CUSTOM_SCRIPT_TYPE_HANDLER_VERSION,
-} from "./workerScaleSet";
+  START_EXTENSION_NAME,
+  KEPT_EXTENSION_NAME,
+  KEPT_PROOF_IMDS_TRIES,
+  KEPT_PROOF_MAX_SECONDS,
+  ExtensionOptions,
+  ScaleSetExtension,
+  keptFileCommand,
+  renderExtensions,
+} from "./extensions";
 export { armGuid } from "./armGuid";

@@ -19,6 +19,7 @@ import {
   WorkerKind,
   customScriptCommand,
   renderCustomData,
+  renderExtensions,
 } from "../components";
 import { WAITER_EXIT_OFFSET } from "../components/waiterContract";
 import { CloudConfigFile, fileBytes, parseCloudConfig, writeFile } from "../testkit/cloudConfig";
@@ -136,6 +137,21 @@ describe("delivery modes: the real validators", function () {
         assert.equal(run.status, 0, `shellcheck on ${script.path}:\n${run.stdout}${run.stderr}`);
       }
     });
+  }
+
+  for (const delivery of MODES) {
+    for (const overprovision of [true, false]) {
+      const extensions = renderExtensions({ delivery, overprovision, imdsUrl: "http://127.0.0.1:1" });
+      if (extensions.length === 0) continue;
+      it(`shellcheck is clean on the ${delivery} extension's command (overprovision ${overprovision})`, () => {
+        const shellcheck = tool("shellcheck");
+        assert.equal(extensions.length, 1);
+        const file = path.join(work, `extension-${delivery}-${overprovision}.sh`);
+        fs.writeFileSync(file, extensions[0].settings.commandToExecute);
+        const run = spawnSync(shellcheck, ["--shell=sh", "--severity=style", file], { encoding: "utf8" });
+        assert.equal(run.status, 0, `shellcheck on ${extensions[0].name}:\n${run.stdout}${run.stderr}`);
+      });
+    }
   }
 
   it("the customScript command is one plain command line that returns at once (systemd-run --no-block)", () => {
