@@ -152,7 +152,8 @@ describe("the kept-proof extension command", function () {
 
   describe("customScript mode", () => {
     /** A stub systemd-run that records whether the kept file existed when it was called. */
-    const stubSystemdRun = (out: string) => `#!/bin/sh\n[ -s "$KEPT" ] && echo kept > "${out}" || echo missing > "${out}"\n`;
+    const stubSystemdRun = (out: string) =>
+      `#!/bin/sh\n[ -s "$KEPT" ] && echo kept > "${out}" || echo missing > "${out}"\n`;
 
     it(`writes the kept file before ${START_EXTENSION_NAME} starts the unit, in one command`, async () => {
       const out = path.join(work, "systemd-run.saw");
