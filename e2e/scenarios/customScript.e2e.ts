@@ -6,7 +6,8 @@
  * so the worker does not start: the platform's documented behaviour.
  */
 import * as assert from "assert";
-import { CustomDataOptions, customScriptCommand, DeliveryMode } from "../../components";
+import { DeliveryMode } from "../../components";
+import { extensionCommand } from "../lib/kept";
 import { FIRST_POLLS_TIMEOUT_MS, Scenario, timing } from "../lib/scenario";
 import { assertWorkerReport, WORKER_COMMAND } from "../lib/worker";
 
@@ -28,7 +29,7 @@ describe("customScript mode: the extension's command returns at once, the worker
     },
   );
   // Whatever the component puts in the extension's settings, verbatim.
-  const commandToExecute = (customScriptCommand as (o: CustomDataOptions) => string)(s.options);
+  const commandToExecute = extensionCommand(s);
 
   before(() => s.start());
   after(() => s.dispose());
