@@ -23,7 +23,7 @@ export const DEFAULT_WORKER_USER = "hpcworker";
 /** As the platform's own default for a scale set. */
 export const DEFAULT_OVERPROVISION = true;
 
-/** Extra VMs of an overprovisioned scale-out never run extensions (so never the CSE worker). */
+/** Extra VMs of an overprovisioned scale-out never run extensions, so never the kept proof (components/extensions.ts). */
 export const DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS = true;
 
 /** Model changes reach existing VMs only when the user upgrades them. */

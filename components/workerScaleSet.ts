@@ -48,9 +48,16 @@ export interface WorkerScaleSetArgs {
   delivery: pulumi.Input<DeliveryMode>;
   /** Number of VMs, 0 to MAX_UNIFORM_CAPACITY (MAX_SINGLE_PLACEMENT_GROUP_CAPACITY with singlePlacementGroup). */
   capacity: pulumi.Input<number>;
-  /** Create extra VMs and delete them once `capacity` succeeded. Default DEFAULT_OVERPROVISION (true). */
+  /**
+   * Create extra VMs and delete them once `capacity` succeeded. Then one Custom Script Extension,
+   * which runs only on kept VMs, writes the kept file the waiter needs (components/extensions.ts).
+   * Default DEFAULT_OVERPROVISION (true).
+   */
   overprovision?: pulumi.Input<boolean>;
-  /** Extras of an overprovisioned scale-out never run extensions. Default DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS (true). */
+  /**
+   * Extras of an overprovisioned scale-out never run extensions; must be true when `overprovision`
+   * is, or the kept proof would run on the extras. Default DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS (true).
+   */
   doNotRunExtensionsOnOverprovisionedVMs?: pulumi.Input<boolean>;
   /** Default DEFAULT_SINGLE_PLACEMENT_GROUP (false); true limits capacity to 100. */
   singlePlacementGroup?: pulumi.Input<boolean>;

@@ -94,7 +94,8 @@ export function keptScenario(delivery: DeliveryMode): void {
         const line = await s.guest.serial.waitFor(
           WORKER_STARTED,
           "the worker did not start after the reboot",
-          FIRST_POLLS_TIMEOUT_MS,
+          // A whole boot: the waiter starts late in it (node alone took 14 s on a loaded host).
+          s.bootTimeoutMs,
           { aborted: () => s.guest.exited() },
         );
         const firstRead = s.reads("vm", s.guest.bootStartedAt).find((c) => c.status === 200);
