@@ -143,10 +143,3 @@ export class CustomDataTooLargeError extends Error {
     );
   }
 }
-
-/** Reverses encodeCustomData: the cloud-init text from osProfile.customData. */
-export function decodeCustomData(base64: string): string {
-  const raw = Buffer.from(base64, "base64");
-  const isGzip = raw.length > 2 && raw[0] === 0x1f && raw[1] === 0x8b;
-  return (isGzip ? zlib.gunzipSync(raw) : raw).toString("utf8");
-}

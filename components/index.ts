@@ -12,13 +12,13 @@ export {
 export {
   renderCustomData,
   encodeCustomData,
-  decodeCustomData,
   CustomDataOptions,
   EncodedCustomData,
   CustomDataTooLargeError,
 } from "./customData";
 export { validateWorkerScaleSetArgs, sshKeyProblem } from "./validate";
-export { WorkerScaleSet, WorkerScaleSetArgs, ImageReference, WORKER_SCALE_SET_TYPE } from "./workerScaleSet";
+export { WorkerScaleSetArgs, ImageReference } from "./workerScaleSetArgs";
+export { WorkerScaleSet, WORKER_SCALE_SET_TYPE } from "./workerScaleSet";
 export {
   CUSTOM_SCRIPT_PUBLISHER,
   CUSTOM_SCRIPT_TYPE,

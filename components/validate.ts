@@ -126,15 +126,20 @@ const optionalBoolean =
     return !known(v) || typeof v === "boolean" ? [] : [problem(property, `must be true or false (got ${show(v)})`)];
   };
 
+/** An enum's allowed values, named so that the sentence reads the same in every SDK's language. */
+function enumChoice(typeName: string, values: Record<string, string>): string {
+  return `a ${typeName}: one of ${Object.values(values)
+    .map((a) => `"${a}"`)
+    .join(", ")}`;
+}
+
 const oneOf =
   (property: keyof PlainArgs, values: Record<string, string>, typeName: string): Check =>
   (args) => {
     const v = args[property];
     const allowed = Object.values(values);
     if (!known(v) || allowed.includes(v as string)) return [];
-    return [
-      problem(property, `must be one of ${allowed.map((a) => `"${a}"`).join(", ")} (${typeName}.*) (got ${show(v)})`),
-    ];
+    return [problem(property, `must be ${enumChoice(typeName, values)} (got ${show(v)})`)];
   };
 
 const checkCapacity: Check = (args) => {
@@ -235,7 +240,7 @@ const checkSubnetId: Check = (args) => {
     : [
         problem(
           "subnetId",
-          `must be a subnet resource id (/subscriptions/…/virtualNetworks/VNET/subnets/NAME), e.g. subnet.id (got ${show(v)})`,
+          `must be a subnet resource id (/subscriptions/…/virtualNetworks/VNET/subnets/NAME), e.g. the id output of a Subnet resource (got ${show(v)})`,
         ),
       ];
 };
@@ -365,9 +370,9 @@ const checkTags: Check = (args) => {
 };
 
 const CHECKS: Check[] = [
-  requireKnownOrOutput("resourceGroupName", "pass the resource group's name, e.g. rg.name"),
-  nonEmptyString("resourceGroupName", "pass the resource group's name, e.g. rg.name"),
-  requireKnownOrOutput("subnetId", "pass the subnet's id, e.g. subnet.id"),
+  requireKnownOrOutput("resourceGroupName", "pass the resource group's name, e.g. the name output of a ResourceGroup"),
+  nonEmptyString("resourceGroupName", "pass the resource group's name, e.g. the name output of a ResourceGroup"),
+  requireKnownOrOutput("subnetId", "pass the subnet's resource id, e.g. the id output of a Subnet resource"),
   checkSubnetId,
   requireKnownOrOutput("sshPublicKey", "set it to an ssh-ed25519 or ssh-rsa (≥ 2048-bit) public key line"),
   checkSshKey,
@@ -376,12 +381,7 @@ const CHECKS: Check[] = [
     'set it to the /bin/sh command line that runs the worker, e.g. "/usr/local/bin/worker --queue jobs"',
   ),
   checkWorkerCommand,
-  requireKnownOrOutput(
-    "delivery",
-    `set it to one of ${Object.values(DeliveryMode)
-      .map((v) => `"${v}"`)
-      .join(", ")} (DeliveryMode.*)`,
-  ),
+  requireKnownOrOutput("delivery", `set it to ${enumChoice("DeliveryMode", DeliveryMode)}`),
   oneOf("delivery", DeliveryMode, "DeliveryMode"),
   requireKnownOrOutput("capacity", `set it to the number of VMs, an integer from 0 to ${MAX_UNIFORM_CAPACITY}`),
   checkCapacity,
@@ -415,12 +415,7 @@ const CUSTOM_DATA_CHECKS: Check[] = [
     'set it to the /bin/sh command line that runs the worker, e.g. "/usr/local/bin/worker --queue jobs"',
   ),
   checkWorkerCommand,
-  requireKnownOrOutput(
-    "delivery",
-    `set it to one of ${Object.values(DeliveryMode)
-      .map((v) => `"${v}"`)
-      .join(", ")} (DeliveryMode.*)`,
-  ),
+  requireKnownOrOutput("delivery", `set it to ${enumChoice("DeliveryMode", DeliveryMode)}`),
   oneOf("delivery", DeliveryMode, "DeliveryMode"),
   optionalBoolean("overprovision"),
   optionalBoolean("installNodejs"),

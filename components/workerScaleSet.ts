@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { InputPropertyErrorDetails } from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as compute from "@pulumi/azure-native/compute";
+import { WorkerScaleSetArgumentsError } from "./argumentsError";
 import { armGuid } from "./armGuid";
 import { CustomDataOptions, CustomDataTooLargeError, encodeCustomData, renderCustomData } from "./customData";
 import {
@@ -20,69 +21,12 @@ import {
   MAX_CUSTOM_DATA_BYTES,
   READER_ROLE_DEFINITION_GUID,
 } from "./defaults";
-import { DeliveryMode, WorkerKind } from "./delivery";
+import { DeliveryMode } from "./delivery";
 import { renderExtensions } from "./extensions";
 import { NOT_YET_KNOWN, PlainArgs, Unknowable, extensionHoldProblem, validateWorkerScaleSetArgs } from "./validate";
+import { WorkerScaleSetArgs } from "./workerScaleSetArgs";
 
 export const WORKER_SCALE_SET_TYPE = "hpc-workers:index:WorkerScaleSet";
-
-/** A marketplace image, or a custom/gallery image by id. */
-export interface ImageReference {
-  publisher?: pulumi.Input<string>;
-  offer?: pulumi.Input<string>;
-  sku?: pulumi.Input<string>;
-  version?: pulumi.Input<string>;
-  id?: pulumi.Input<string>;
-}
-
-export interface WorkerScaleSetArgs {
-  /** Resource group of the scale set; the Reader role is granted on this group only. */
-  resourceGroupName: pulumi.Input<string>;
-  /** Subnet for the VMs; it needs outbound access to Azure Resource Manager (e.g. a NAT gateway). */
-  subnetId: pulumi.Input<string>;
-  /** One-line OpenSSH public key (ssh-ed25519, or ssh-rsa of at least 2048 bits). Password login is always off. */
-  sshPublicKey: pulumi.Input<string>;
-  /** The worker, as a /bin/sh command line. Any bytes but NUL reach `/bin/sh -c` unchanged. */
-  workerCommand: pulumi.Input<string>;
-  /** What starts the worker on the VM: DeliveryMode.Systemd, .CloudInit or .CustomScript. */
-  delivery: pulumi.Input<DeliveryMode>;
-  /** Number of VMs, 0 to MAX_UNIFORM_CAPACITY (MAX_SINGLE_PLACEMENT_GROUP_CAPACITY with singlePlacementGroup). */
-  capacity: pulumi.Input<number>;
-  /**
-   * Create extra VMs and delete them once `capacity` succeeded. Then one Custom Script Extension,
-   * which runs only on kept VMs, writes the kept file the waiter needs (components/extensions.ts).
-   * Default DEFAULT_OVERPROVISION (true).
-   */
-  overprovision?: pulumi.Input<boolean>;
-  /**
-   * Extras of an overprovisioned scale-out never run extensions; must be true when `overprovision`
-   * is, or the kept proof would run on the extras. Default DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS (true).
-   */
-  doNotRunExtensionsOnOverprovisionedVMs?: pulumi.Input<boolean>;
-  /** Default DEFAULT_SINGLE_PLACEMENT_GROUP (false); true limits capacity to 100. */
-  singlePlacementGroup?: pulumi.Input<boolean>;
-  /** Default: the resource group's location. */
-  location?: pulumi.Input<string>;
-  /** Default DEFAULT_VM_SIZE. */
-  vmSize?: pulumi.Input<string>;
-  /** Default DEFAULT_IMAGE (Ubuntu 24.04 LTS). */
-  image?: pulumi.Input<ImageReference>;
-  /** ssh login user. Default DEFAULT_ADMIN_USERNAME. */
-  adminUsername?: pulumi.Input<string>;
-  /** User the waiter and the worker run as; created by cloud-init. Default DEFAULT_WORKER_USER. */
-  workerUser?: pulumi.Input<string>;
-  /** WorkerKind.Foreground (default) or WorkerKind.Forking for commands that daemonize. */
-  workerKind?: pulumi.Input<WorkerKind>;
-  /** Install the distribution's `nodejs` at first boot. Default DEFAULT_INSTALL_NODEJS (true). */
-  installNodejs?: pulumi.Input<boolean>;
-  /** Waiter `--timeout` in seconds. Default: the agent's DEFAULT_TIMEOUT_SECONDS. */
-  timeoutSeconds?: pulumi.Input<number>;
-  /** Waiter `--imds-url` override, for tests and emulators. */
-  imdsUrl?: pulumi.Input<string>;
-  /** Waiter `--arm-url` override, for tests and emulators. */
-  armUrl?: pulumi.Input<string>;
-  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-}
 
 /** The arguments with every Output/Promise replaced by NOT_YET_KNOWN, for the pure validator. */
 function plainView(args: WorkerScaleSetArgs): Unknowable<PlainArgs> {
@@ -140,27 +84,46 @@ export function resourceGroupScope(subscriptionId: string, resourceGroupName: st
   return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroupName}`;
 }
 
+/** The child resources behind the TypeScript-only getters. Not class fields: schema inference
+ *  makes every field, even a private or #private one, an output of every language's SDK. */
+interface Children {
+  scaleSet: compute.VirtualMachineScaleSet;
+  roleAssignment: authorization.RoleAssignment;
+}
+const childrenOf = new WeakMap<WorkerScaleSet, Children>();
+
+/**
+ * A Uniform Azure VM Scale Set of HPC workers. On each VM a waiter starts the worker command only
+ * once Azure reports the VM Succeeded, so the extra VMs of an overprovisioned scale-out never run it.
+ * The scale set's identity gets the Reader role on the resource group, which the waiter needs.
+ */
 export class WorkerScaleSet extends pulumi.ComponentResource {
-  public readonly scaleSet: compute.VirtualMachineScaleSet;
+  /** Azure resource id of the scale set. */
   public readonly scaleSetId: pulumi.Output<string>;
+  /** Azure name of the scale set. */
   public readonly scaleSetName: pulumi.Output<string>;
-  /** The scale set's system-assigned identity, shared by all its VMs. */
+  /** Principal id of the scale set's system-assigned identity, shared by all its VMs. */
   public readonly principalId: pulumi.Output<string>;
-  public readonly roleAssignment: authorization.RoleAssignment;
   /** The cloud-init text every VM receives (before base64), to read exactly what ships. */
   public readonly customData: pulumi.Output<string>;
+
+  /** The scale set. TypeScript only: the multi-language package exposes scaleSetId and
+   *  scaleSetName instead, so that its SDKs do not depend on azure-native. */
+  get scaleSet(): compute.VirtualMachineScaleSet {
+    return childrenOf.get(this)!.scaleSet;
+  }
+
+  /** The Reader role assignment of the scale set's identity. TypeScript only, as `scaleSet`. */
+  get roleAssignment(): authorization.RoleAssignment {
+    return childrenOf.get(this)!.roleAssignment;
+  }
 
   constructor(name: string, args: WorkerScaleSetArgs, opts?: pulumi.ComponentResourceOptions) {
     // Before super(): a bad argument registers nothing at all.
     const view = plainView(args);
     let problems = validateWorkerScaleSetArgs(view);
     if (problems.length === 0) problems = customDataSizeProblems(view);
-    if (problems.length > 0) {
-      throw new pulumi.InputPropertiesError({
-        message: `WorkerScaleSet "${name}" has ${problems.length} invalid argument(s):\n${problems.map((p) => `  - ${p.reason}`).join("\n")}`,
-        errors: problems,
-      });
-    }
+    if (problems.length > 0) throw new WorkerScaleSetArgumentsError(name, problems);
     super(WORKER_SCALE_SET_TYPE, name, {}, opts);
 
     const overprovision = pulumi.output(args.overprovision ?? DEFAULT_OVERPROVISION);
@@ -190,7 +153,7 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
         return hold;
       });
 
-    this.scaleSet = new compute.VirtualMachineScaleSet(
+    const scaleSet = new compute.VirtualMachineScaleSet(
       `${name}-vmss`,
       {
         resourceGroupName: args.resourceGroupName,
@@ -246,16 +209,16 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.scaleSetId = this.scaleSet.id;
-    this.scaleSetName = this.scaleSet.name;
-    this.principalId = this.scaleSet.identity.apply((identity) => identity?.principalId as string);
+    this.scaleSetId = scaleSet.id;
+    this.scaleSetName = scaleSet.name;
+    this.principalId = scaleSet.identity.apply((identity) => identity?.principalId as string);
 
     const client = authorization.getClientConfigOutput({ parent: this });
     const scope = pulumi
       .all([client.subscriptionId, args.resourceGroupName])
       .apply(([sub, rg]) => resourceGroupScope(sub, rg));
     const roleDefinitionId = client.subscriptionId.apply(readerRoleDefinitionId);
-    this.roleAssignment = new authorization.RoleAssignment(
+    const roleAssignment = new authorization.RoleAssignment(
       `${name}-reader`,
       {
         // Naming the type skips the Entra lookup that fails with PrincipalNotFound right after the identity is created.
@@ -272,12 +235,14 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    childrenOf.set(this, { scaleSet, roleAssignment });
+
     this.registerOutputs({
-      scaleSet: this.scaleSet,
+      scaleSet,
       scaleSetId: this.scaleSetId,
       scaleSetName: this.scaleSetName,
       principalId: this.principalId,
-      roleAssignment: this.roleAssignment,
+      roleAssignment,
       customData: this.customData,
     });
   }

@@ -19,12 +19,7 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
-
-/** Internal to @pulumi/policy (no typings): the proxy and error the engine wraps props in. */
-const proxyInternals: {
-  unknownCheckingProxy<T>(props: T): T;
-  UnknownValueError: new (...args: any[]) => Error;
-} = require("@pulumi/policy/proxy");
+import { proxyInternals } from "./unknowns";
 
 /** A JSON-like deep copy (the engine hands analyzers JSON), so a rule can never mutate a snapshot. */
 function plainCopy(value: unknown): any {

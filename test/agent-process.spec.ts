@@ -19,7 +19,8 @@ import { DEFAULT_VM_ID, FakeAzure, faults } from "../testkit/fake-azure/index";
 import type { FakeAzureOptions } from "../testkit/fake-azure/index";
 
 /** Slack for process start-up and a loaded 2-core machine. */
-const SLACK_MS = 1500;
+/** Room for process start-up and a loaded machine on top of the figure each assertion checks. */
+const SLACK_MS = 3000;
 const OTHER_VM_ID = "11111111-2222-4333-8444-555555555555";
 
 interface Outcome {
@@ -80,11 +81,16 @@ async function scenario(
   const port = spawn.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   if (!spawn.lateStartMs) await fake.listen(port);
-  const running = runWaiterProcess(
-    ["--imds-url", url, "--arm-url", url, "--timeout", spawn.timeout ?? "30", ...args],
-    spawn,
-  );
+  // A late fake starts counting once the waiter has logged its first line, which it does just
+  // before its first IMDS request: a slow process start must not hide the refused connection.
+  let firstLine: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (firstLine = resolve));
+  const running = runWaiterProcess(["--imds-url", url, "--arm-url", url, "--timeout", spawn.timeout ?? "30", ...args], {
+    ...spawn,
+    onStderr: () => firstLine(),
+  });
   if (spawn.lateStartMs) {
+    await started;
     await sleep(spawn.lateStartMs);
     await fake.listen(port);
   }

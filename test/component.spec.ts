@@ -10,7 +10,6 @@ import {
   WORKER_COMMAND_PATH,
   WorkerScaleSet,
   WorkerScaleSetArgs,
-  decodeCustomData,
   renderCustomData,
   customScriptCommand,
   keptFileCommand,
@@ -21,6 +20,7 @@ import {
   armGuid,
 } from "../components";
 import { MOCK_SUBSCRIPTION_ID, ResourceRecorder, installMocks, mockPrincipalId, unwrap } from "../testkit/pulumiMocks";
+import { decodeCustomData } from "../policy/customData";
 import { parseCloudConfig, writeFile } from "../testkit/cloudConfig";
 import { DEV_SSH_KEY, SUBNET_ID, minimalArgs } from "../testkit/componentArgs";
 
@@ -102,7 +102,7 @@ describe("WorkerScaleSet", () => {
 
         it("ships the agent, the launcher and the mode's trigger in the custom data it exposes", async () => {
           const vmss = deployed.mine.find((r) => r.type === VMSS)!.inputs;
-          const shipped = decodeCustomData(vmss.virtualMachineProfile.osProfile.customData);
+          const shipped = decodeCustomData(vmss.virtualMachineProfile.osProfile.customData).text;
           const exposed = await unwrap(deployed.component.customData);
           assert.equal(shipped, exposed);
           assert.equal(

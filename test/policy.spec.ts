@@ -11,32 +11,28 @@ import {
   MAX_CUSTOM_DATA_BYTES,
   READER_ROLE_DEFINITION_GUID,
   WAITER_PATH,
+  WORKER_COMMAND_PATH,
   WORKER_UNIT,
 } from "../components/defaults";
+import { DeliveryMode, renderCustomData } from "../components";
+import { decodeCustomData } from "../policy/customData";
 import { PolicyConfigInput, ResourceSnapshot, Violation, evaluatePolicies, hasMandatory } from "../policy/evaluate";
-import {
-  DEFAULT_CUSTOM_DATA_SOFT_BUDGET_BYTES,
-  PACK_NAME,
-  checkAssignmentPrincipalType,
-  checkAssignmentRole,
-  checkAssignmentScope,
-  decodeCustomData,
-  findSecrets,
-  policies,
-  resourcePolicies,
-  scopeKind,
-  stackPolicies,
-} from "../policy/policies";
+import { PACK_NAME, policies, resourcePolicies, stackPolicies } from "../policy/policies";
+import { checkAssignmentPrincipalType, checkAssignmentRole, checkAssignmentScope, scopeKind } from "../policy/rbac";
+import { CONTRIBUTOR_ROLE_DEFINITION_GUID as CONTRIBUTOR_GUID } from "../policy/roles";
+import { DEFAULT_CUSTOM_DATA_SOFT_BUDGET_BYTES } from "../policy/scaleSetChecks";
+import { findSecrets } from "../policy/secrets";
+import { proxyInternals } from "../policy/unknowns";
+import { RunningPolicyPack, startPolicyPack } from "../testkit/policyPackProcess";
 
 const SUB = "00000000-0000-0000-0000-000000000001";
 const RG_ID = `/subscriptions/${SUB}/resourceGroups/hpc-test-rg`;
 const VMSS_ID = `${RG_ID}/providers/Microsoft.Compute/virtualMachineScaleSets/workers-vmss`;
 const PRINCIPAL = "11111111-2222-3333-4444-000000000001";
 const READER_ID = `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/${READER_ROLE_DEFINITION_GUID}`;
-const CONTRIBUTOR_GUID = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 const UNIT_PATH = `/etc/systemd/system/${WORKER_UNIT}`;
 /** What the engine puts in place of a string it cannot know during a preview. */
-const UNKNOWN_STRING: string = require("@pulumi/policy/proxy").unknownStringValue;
+const UNKNOWN_STRING = proxyInternals.unknownStringValue as string;
 
 const URN = {
   stack: "urn:pulumi:test::hpc-workers::pulumi:pulumi:Stack::hpc-workers-test",
@@ -50,9 +46,12 @@ const URN = {
 const b64 = (text: string | Buffer) => Buffer.from(text).toString("base64");
 const gzb64 = (text: string) => zlib.gzipSync(Buffer.from(text)).toString("base64");
 
-/** A cloud-init document shaped like renderCustomData's: waiter, launcher and the worker unit. */
+const WORKER_COMMAND = "/usr/local/bin/worker --queue jobs";
+const PER_BOOT_SCRIPT = "/var/lib/cloud/scripts/per-boot/start-worker";
+
+/** A cloud-init document shaped like renderCustomData's: waiter, launcher, worker command and unit. */
 function cloudInit(
-  opts: { waiter?: boolean; extraRuncmd?: string[]; extraFiles?: object[]; filler?: string } = {},
+  opts: { waiter?: boolean; extraRuncmd?: (string | string[])[]; extraFiles?: object[]; filler?: string } = {},
 ): string {
   const files: object[] = [];
   if (opts.waiter !== false) {
@@ -67,6 +66,7 @@ function cloudInit(
       content: `#!/bin/sh\nnode ${WAITER_PATH} || exit $?\nexec /bin/sh -c "$(cat /etc/hpc-workers/worker-command)"\n`,
       permissions: "0755",
     });
+    files.push({ path: WORKER_COMMAND_PATH, content: b64(WORKER_COMMAND), encoding: "b64", permissions: "0644" });
     files.push({ path: UNIT_PATH, content: `[Service]\nType=exec\nExecStart=${LAUNCHER_PATH}\n`, permissions: "0644" });
   }
   files.push(...(opts.extraFiles ?? []));
@@ -216,6 +216,28 @@ describe("policy pack: the happy stack", () => {
     assert.deepStrictEqual(vs, []);
   });
 
+  it("passes custom data that also starts units it does not write, or runs other commands", async () => {
+    const vs = await evaluate(
+      (m) =>
+        (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+          cloudInit({ extraRuncmd: [["systemctl", "restart", "ssh"], "apt-get install -y htop", "echo worker"] }),
+        )),
+    );
+    assert.deepStrictEqual(vs, []);
+  });
+
+  for (const delivery of Object.values(DeliveryMode)) {
+    it(`passes what renderCustomData ships in ${delivery} mode, even for a one-letter worker command`, async () => {
+      const text = renderCustomData({ delivery, workerCommand: "w", agentBundle: "// waiter" });
+      const vs = await evaluate(
+        (m) => (m.vmss.virtualMachineProfile.osProfile.customData = b64(text)),
+        undefined,
+        delivery === DeliveryMode.CustomScript ? "customScript" : "systemd",
+      );
+      assert.deepStrictEqual(vs, []);
+    });
+  }
+
   it("passes gzip-compressed custom data that ships the waiter", async () => {
     assert.deepStrictEqual(
       await evaluate((m) => (m.vmss.virtualMachineProfile.osProfile.customData = gzb64(cloudInit()))),
@@ -269,6 +291,48 @@ describe("policy pack: one changed field, exactly one violation", () => {
         delete m.vmss.virtualMachineProfile.extensionProfile.extensions[0].settings;
       },
       "customScript",
+    ],
+    [
+      "custom data ships the waiter but a runcmd also runs the worker command",
+      "overprovisioning-gated-by-waiter",
+      (m) =>
+        (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+          cloudInit({ extraRuncmd: [["sh", "-c", `nohup ${WORKER_COMMAND} &`]] }),
+        )),
+    ],
+    [
+      "custom data ships the waiter but a per-boot script also runs the worker command file",
+      "overprovisioning-gated-by-waiter",
+      (m) =>
+        (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+          cloudInit({
+            extraFiles: [
+              {
+                path: PER_BOOT_SCRIPT,
+                content: `#!/bin/sh\nsh -c "$(cat ${WORKER_COMMAND_PATH})" &\n`,
+                permissions: "0755",
+              },
+            ],
+          }),
+        )),
+    ],
+    [
+      "custom data ships the waiter but also starts a unit of its own that bypasses the launcher",
+      "overprovisioning-gated-by-waiter",
+      (m) =>
+        (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+          cloudInit({
+            extraFiles: [
+              {
+                path: "/etc/systemd/system/worker-now.service",
+                content: b64(`[Service]\nExecStart=/bin/sh -c 'exec ${WORKER_COMMAND}'\n`),
+                encoding: "b64",
+                permissions: "0644",
+              },
+            ],
+            extraRuncmd: ["systemctl daemon-reload && systemctl start --no-block worker-now"],
+          }),
+        )),
     ],
     [
       "password authentication is enabled",
@@ -517,46 +581,26 @@ describe("policy pack: metadata and helpers", () => {
 });
 
 /**
- * The pack as `pulumi preview --policy-pack policy` runs it: policy/index.ts in its own process,
- * serving the analyzer over gRPC. This drives the real @pulumi/policy server (its proxy, its
- * config handling, its diagnostics), which the in-process evaluator only imitates.
+ * The pack as `pulumi preview --policy-pack policy` runs it: policy/ started through run-policy-pack
+ * in its own process, serving the analyzer over gRPC. This drives the real @pulumi/policy server (its
+ * proxy, its config handling, its diagnostics), which the in-process evaluator only imitates.
  */
 describe("policy pack: served over gRPC as the Pulumi CLI runs it", function () {
   this.timeout(60_000);
-  const { spawn } = require("child_process") as typeof import("child_process");
-  const grpc = require("@grpc/grpc-js");
-  const analyzerGrpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
   const analyzerPb = require("@pulumi/pulumi/proto/analyzer_pb");
   const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
   const { Empty } = require("google-protobuf/google/protobuf/empty_pb");
   const POLICY_DIR = require("path").resolve(__dirname, "..", "policy");
   const MANDATORY = analyzerPb.EnforcementLevel.MANDATORY;
 
-  let child: import("child_process").ChildProcess;
-  let client: any;
-  const call = <T>(method: string, req: unknown): Promise<T> =>
-    new Promise((resolve, reject) =>
-      client[method](req, (err: Error | null, resp: T) => (err ? reject(err) : resolve(resp))),
-    );
+  let pack: RunningPolicyPack;
+  const call = <T>(method: string, req: unknown): Promise<T> => pack.call<T>(method, req);
 
   before(async () => {
-    child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "index.ts"], {
-      cwd: POLICY_DIR,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stderr!.on("data", (d) => (stderr += d));
-    const port = await new Promise<string>((resolve, reject) => {
-      child.stdout!.once("data", (d) => resolve(String(d).trim()));
-      child.once("exit", (code) => reject(new Error(`policy pack exited ${code}: ${stderr}`)));
-    });
-    client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    pack = await startPolicyPack(POLICY_DIR);
   });
 
-  after(() => {
-    client?.close();
-    child?.kill();
-  });
+  after(() => pack?.stop());
 
   const options = () => new analyzerPb.AnalyzerResourceOptions();
   const struct = (props: object) => Struct.fromJavaScript(JSON.parse(JSON.stringify(props)));

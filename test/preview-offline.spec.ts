@@ -9,17 +9,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { MAX_CUSTOM_DATA_BYTES, READER_ROLE_DEFINITION_GUID } from "../components/defaults";
-import {
-  EXIT_FAILED,
-  EXIT_OK,
-  EXIT_USAGE,
-  PreviewResult,
-  UsageError,
-  loadConfig,
-  matchesType,
-  parseArgs,
-  previewOffline,
-} from "../scripts/preview-offline";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, PreviewResult, previewOffline } from "../scripts/preview-offline";
+import { parseArgs } from "../scripts/preview/args";
+import { StackConfigError, loadConfig, matchesType } from "../testkit/stackConfig";
 
 const ROOT = path.resolve(__dirname, "..");
 const PROGRAMS = path.join(ROOT, "test", "fixtures", "programs");
@@ -138,6 +130,7 @@ describe("preview:offline: each bad program is rejected with the right policy na
     ["password-login.ts", "linux-ssh-key-only", "workers-vmss"],
     ["overprovision-without-waiter.ts", "overprovisioning-gated-by-waiter", "workers-vmss"],
     ["cse-without-waiter.ts", "overprovisioning-gated-by-waiter", "workers-vmss"],
+    ["waiter-and-direct-start.ts", "overprovisioning-gated-by-waiter", "workers-vmss"],
     ["user-principal-type.ts", "role-assignment-service-principal-type", "workers-reader"],
     ["secret-in-custom-data.ts", "custom-data-no-secrets", "workers-vmss"],
     ["custom-data-too-large.ts", "custom-data-platform-limit", "workers-vmss"],
@@ -184,7 +177,7 @@ describe("preview:offline: the CLI end to end", () => {
   it("exits 1 with the component's validation message and no stack trace when the program fails", () => {
     const r = cli("--program", "test/fixtures/programs/program-error.ts");
     assert.strictEqual(r.status, EXIT_FAILED, r.stdout + r.stderr);
-    assert.match(r.stderr, /capacity must be an integer from 0 to 1000 \(got 2\.5\)/);
+    assert.match(r.stderr, /^ {2}- capacity must be an integer from 0 to 1000 \(got 2\.5\)$/m);
     assert.match(r.stderr, /sshPublicKey/);
     assert.doesNotMatch(r.stderr + r.stdout, STACK_TRACE_LINE);
   });
@@ -249,7 +242,7 @@ config:
     assert.throws(
       () => loadConfig(dir, "s"),
       (e: Error) => {
-        assert.ok(e instanceof UsageError);
+        assert.ok(e instanceof StackConfigError);
         assert.match(e.message, /proj:capacity must be of type integer \(got "lots"\): fix it in Pulumi\.s\.yaml/);
         assert.match(e.message, /proj:overprovision must be of type boolean/);
         return true;

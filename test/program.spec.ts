@@ -6,9 +6,10 @@ import * as YAML from "yaml";
 import * as defaults from "../components/defaults";
 import { DEFAULT_WAITER_TIMEOUT_SECONDS } from "../components/waiterContract";
 import { WorkerKind } from "../components";
-import { decodeCustomData } from "../components/customData";
+import { decodeCustomData } from "../policy/customData";
+import { ProgramRun, runProgram } from "../testkit/programRun";
 import { MOCK_SUBSCRIPTION_ID, mockPrincipalId } from "../testkit/pulumiMocks";
-import { ProgramRun, loadConfig, runProgram } from "../scripts/preview-offline";
+import { loadConfig } from "../testkit/stackConfig";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -49,7 +50,7 @@ describe("the program (index.ts) with the dev stack", function () {
     assert.equal(vmss.inputs.sku.capacity, stack["hpc-workers:capacity"]);
     assert.equal(vmss.inputs.sku.name, stack["hpc-workers:vmSize"]);
     assert.equal(vmss.inputs.overprovision, stack["hpc-workers:overprovision"]);
-    const text = decodeCustomData(vmss.inputs.virtualMachineProfile.osProfile.customData);
+    const { text } = decodeCustomData(vmss.inputs.virtualMachineProfile.osProfile.customData);
     assert.match(text, new RegExp(`delivery=${stack["hpc-workers:delivery"]}`));
   });
 

@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
+import * as util from "util";
 import * as pulumi from "@pulumi/pulumi";
 import {
   DeliveryMode,
@@ -32,7 +33,9 @@ function expectOnly(args: WorkerScaleSetArgs, property: string, reason: RegExp) 
   );
   assert.match(err.errors[0].reason, reason);
   assert.ok(err.errors[0].reason.startsWith(property), "the reason names the property first");
-  assert.ok(err.message.includes(err.errors[0].reason), "the message carries every reason");
+  // The engine prints a remote component's reasons after its message, so the message is only a header.
+  assert.equal(err.message, 'WorkerScaleSet "bad" has 1 invalid argument:');
+  assert.ok(util.inspect(err).includes(err.errors[0].reason), "a failing TypeScript program prints every reason");
 }
 
 // A 1024-bit RSA key: well-formed, but Azure refuses it.
@@ -162,6 +165,19 @@ describe("WorkerScaleSet validation", () => {
       "workerCommand",
     ]);
     assert.equal(recorder.resources.length, before);
+  });
+
+  it("prints as the header and one line per reason, once each and without a stack trace", () => {
+    const err = rejection(minimalArgs({ capacity: 2.5, delivery: "cron" as DeliveryMode }), "many");
+    // How the Node.js runtime prints an uncaught error (@pulumi/pulumi cmd/run/error.js).
+    assert.equal(
+      util.inspect(err, { colors: true }),
+      [
+        'WorkerScaleSet "many" has 2 invalid arguments:',
+        '  - delivery must be a DeliveryMode: one of "systemd", "cloudInit", "customScript" (got "cron")',
+        "  - capacity must be an integer from 0 to 1000 (got 2.5)",
+      ].join("\n"),
+    );
   });
 
   it("leaves Outputs to the platform instead of guessing", () => {

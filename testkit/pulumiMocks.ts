@@ -1,7 +1,8 @@
 /**
- * The one mock runtime, resource recorder and unwrap() for every mocked test and for the
- * offline preview. Mock state is global in @pulumi/pulumi: call installMocks() inside
- * before(), then construct resources, then read the recorder.
+ * The one mock runtime, resource recorder (with each registration's parent and dependencies) and
+ * unwrap() for every mocked test and for the offline preview. Mock state is global in
+ * @pulumi/pulumi: call installMocks() inside before(), then construct resources, then read the
+ * recorder.
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -16,6 +17,13 @@ export interface RecordedResource {
   id: string;
   state: Record<string, any>;
   custom: boolean;
+  /** The URN the mock monitor answered with. */
+  urn?: string;
+  /** The graph the policy engine links resources by: the parent's URN and the dependencies' URNs. */
+  parent?: string;
+  dependencies: string[];
+  /** Per input property, the URNs its value came from (`principalId` → the scale set). */
+  propertyDependencies: Record<string, string[]>;
 }
 
 /** Records every resource the program registers, in registration order. */
@@ -97,6 +105,43 @@ function lastSegment(id: string): string {
   return id.split("/").pop() ?? id;
 }
 
+/** A registration as the mock runtime and the fake engine (testkit/pulumiPlugin) both receive it. */
+export interface Registration {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+  custom: boolean;
+}
+
+/** Records a registration and returns what a fresh deployment would report back for it. */
+export function registerMockResource(
+  recorder: ResourceRecorder,
+  reg: Registration,
+): { id?: string; state: Record<string, any> } {
+  const id = reg.custom ? armId(reg.type, reg.inputs, reg.name) : "";
+  const state = reg.custom ? mockState(reg.type, reg.name, reg.inputs, id) : {};
+  recorder.resources.push({ ...reg, id, state, ...NO_GRAPH() });
+  return { id: reg.custom ? id : undefined, state };
+}
+
+/** Records an invoke and returns its mock result: getClientConfig answers for the mock subscription. */
+export function callMockFunction(
+  recorder: ResourceRecorder,
+  token: string,
+  args: Record<string, any>,
+): Record<string, any> {
+  recorder.invokes.push({ token, args });
+  if (token === "azure-native:authorization:getClientConfig") {
+    return {
+      subscriptionId: MOCK_SUBSCRIPTION_ID,
+      tenantId: MOCK_TENANT_ID,
+      clientId: "mock-client",
+      objectId: "mock-object",
+    };
+  }
+  return args;
+}
+
 /** Installs Pulumi mocks that record into `recorder`. Call inside before(). */
 export async function installMocks(
   recorder: ResourceRecorder,
@@ -105,29 +150,57 @@ export async function installMocks(
   await pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
-        const inputs = (args.inputs ?? {}) as Record<string, any>;
-        const id = args.custom === false ? "" : armId(args.type, inputs, args.name);
-        const state = args.custom === false ? {} : mockState(args.type, args.name, inputs, id);
-        recorder.resources.push({ type: args.type, name: args.name, inputs, id, state, custom: args.custom !== false });
-        return { id: args.custom === false ? undefined : id, state };
+        const { id, state } = registerMockResource(recorder, {
+          type: args.type,
+          name: args.name,
+          inputs: (args.inputs ?? {}) as Record<string, any>,
+          custom: args.custom !== false,
+        });
+        return { id, state };
       },
       call(args: pulumi.runtime.MockCallArgs) {
-        recorder.invokes.push({ token: args.token, args: args.inputs });
-        if (args.token === "azure-native:authorization:getClientConfig") {
-          return {
-            subscriptionId: MOCK_SUBSCRIPTION_ID,
-            tenantId: MOCK_TENANT_ID,
-            clientId: "mock-client",
-            objectId: "mock-object",
-          };
-        }
-        return args.inputs;
+        return callMockFunction(recorder, args.token, args.inputs);
       },
     },
     opts.project ?? "hpc-workers",
     opts.stack ?? "test",
     opts.preview ?? false,
   );
+  recordGraph(recorder);
+}
+
+const NO_GRAPH = () => ({ dependencies: [], propertyDependencies: {} });
+
+/**
+ * The mock monitor hands `newResource` only the type, name and inputs. The parent, the dependencies
+ * and the URN are on the registration request, so each registration is read here, around the
+ * MockMonitor's own method: it calls `newResource` synchronously, before its first await, so the
+ * record pushed during that call is this request's.
+ */
+function recordGraph(recorder: ResourceRecorder): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as Record<string, Function>;
+  for (const method of ["registerResource", "readResource"]) {
+    const original = monitor[method].bind(monitor);
+    monitor[method] = (req: any, callback: (err: unknown, resp: any) => void) => {
+      const first = recorder.resources.length;
+      let record: RecordedResource | undefined;
+      const done = original(req, (err: unknown, resp: any) => {
+        if (record && resp) record.urn = resp.getUrn();
+        callback(err, resp);
+      });
+      record = recorder.resources[first];
+      if (record) {
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap?.()?.forEach((deps: any, key: string) => {
+          propertyDependencies[key] = deps.getUrnsList();
+        });
+        record.parent = req.getParent() || undefined;
+        record.dependencies = req.getDependenciesList?.() ?? [];
+        record.propertyDependencies = propertyDependencies;
+      }
+      return done;
+    };
+  }
 }
 
 /** The plain value of an Output (or a plain value), for assertions. Rejects when the Output failed. */

@@ -45,6 +45,8 @@ export interface SpawnOptions {
   killAfterMs?: number;
   /** Report the child's own CPU time (user + system) at exit. */
   measureCpu?: boolean;
+  /** Sees each chunk of the child's stderr as it arrives (for timing a step after a log line). */
+  onStderr?: (chunk: string) => void;
 }
 
 const CPU_PROBE = `process.on("exit", () => { const u = process.cpuUsage(); try { require("fs").writeSync(3, String(u.user + u.system)); } catch (e) {} });`;
@@ -63,7 +65,10 @@ export function runWaiterProcess(args: string[], opts: SpawnOptions = {}): Promi
   let stderr = "";
   let cpu = "";
   child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => {
+    stderr += d.toString();
+    if (opts.onStderr) opts.onStderr(d.toString());
+  });
   if (opts.measureCpu) (child.stdio[3] as NodeJS.ReadableStream).on("data", (d: Buffer) => (cpu += d.toString()));
   const killer = setTimeout(() => child.kill("SIGKILL"), opts.killAfterMs ?? 60000);
   let exitedAt = 0;

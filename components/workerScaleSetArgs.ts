@@ -1,0 +1,98 @@
+/**
+ * The arguments of WorkerScaleSet. Each one is an input of the multi-language package too, so
+ * its type must be inferable (no unions but `?`, no functions) and its JSDoc plain text: the
+ * comment becomes the input's description in every language's SDK. State a default by value
+ * in the text; tags such as `@default` stay TypeScript-only. test/provider.spec.ts holds one
+ * row per argument and checks both.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { DeliveryMode, WorkerKind } from "./delivery";
+
+/** A marketplace image (publisher, offer, sku and version), or a custom or gallery image (id). */
+export interface ImageReference {
+  /** Marketplace image publisher, e.g. Canonical. */
+  publisher?: pulumi.Input<string>;
+  /** Marketplace image offer, e.g. ubuntu-24_04-lts. */
+  offer?: pulumi.Input<string>;
+  /** Marketplace image SKU, e.g. server. */
+  sku?: pulumi.Input<string>;
+  /** Marketplace image version, e.g. latest. */
+  version?: pulumi.Input<string>;
+  /** Resource id of a custom or Azure Compute Gallery image, set instead of the four marketplace fields. */
+  id?: pulumi.Input<string>;
+}
+
+export interface WorkerScaleSetArgs {
+  /** Name of the resource group of the scale set; the Reader role is granted on this group only. */
+  resourceGroupName: pulumi.Input<string>;
+  /** Resource id of the subnet for the VMs. It needs outbound access to Azure Resource Manager, e.g. through a NAT gateway. */
+  subnetId: pulumi.Input<string>;
+  /** One-line OpenSSH public key of the admin user: ssh-ed25519, or ssh-rsa of at least 2048 bits. Password login is always off. */
+  sshPublicKey: pulumi.Input<string>;
+  /** The worker, as a /bin/sh command line run by the worker user. Any bytes but NUL reach `/bin/sh -c` unchanged. */
+  workerCommand: pulumi.Input<string>;
+  /** What starts the worker on each VM: systemd, cloudInit or customScript (the DeliveryMode members). */
+  delivery: pulumi.Input<DeliveryMode>;
+  /** Number of VMs: an integer from 0 to 1000, or to 100 when singlePlacementGroup is true. */
+  capacity: pulumi.Input<number>;
+  /**
+   * Let Azure create extra VMs and delete them once `capacity` VMs succeeded. One Custom Script Extension, which runs only on
+   * the VMs the scale set keeps, then writes the kept file the waiter needs, so the worker stays off the extras. Default: true.
+   * @default DEFAULT_OVERPROVISION
+   */
+  overprovision?: pulumi.Input<boolean>;
+  /**
+   * The extras of an overprovisioned scale-out never run extensions; must be true when `overprovision` is, or the kept proof
+   * would run on the extras. Default: true.
+   * @default DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS
+   */
+  doNotRunExtensionsOnOverprovisionedVMs?: pulumi.Input<boolean>;
+  /**
+   * Keep every VM in one placement group, as InfiniBand/RDMA jobs need; capacity is then at most 100. Default: false.
+   * @default DEFAULT_SINGLE_PLACEMENT_GROUP
+   */
+  singlePlacementGroup?: pulumi.Input<boolean>;
+  /** Azure region of the scale set. Default: the resource group's location. */
+  location?: pulumi.Input<string>;
+  /**
+   * Azure VM size of the workers. Default: Standard_D2s_v5.
+   * @default DEFAULT_VM_SIZE
+   */
+  vmSize?: pulumi.Input<string>;
+  /**
+   * OS image of the workers. Default: Canonical:ubuntu-24_04-lts:server:latest (Ubuntu 24.04 LTS).
+   * @default DEFAULT_IMAGE
+   */
+  image?: pulumi.Input<ImageReference>;
+  /**
+   * ssh login user; Azure reserves names such as root and admin. Default: azureuser.
+   * @default DEFAULT_ADMIN_USERNAME
+   */
+  adminUsername?: pulumi.Input<string>;
+  /**
+   * Linux user the waiter and the worker run as; cloud-init creates it. Default: hpcworker.
+   * @default DEFAULT_WORKER_USER
+   */
+  workerUser?: pulumi.Input<string>;
+  /**
+   * foreground for a command that runs until the work is done, forking for one that daemonizes and exits (the WorkerKind members). Default: foreground.
+   * @default WorkerKind.Foreground
+   */
+  workerKind?: pulumi.Input<WorkerKind>;
+  /**
+   * Install the distribution's `nodejs` package at first boot; set false for images that carry Node.js 12 or later. Default: true.
+   * @default DEFAULT_INSTALL_NODEJS
+   */
+  installNodejs?: pulumi.Input<boolean>;
+  /**
+   * How long the waiter waits for Succeeded before it gives up, in seconds (its `--timeout`). Default: 7200.
+   * @default DEFAULT_WAITER_TIMEOUT_SECONDS
+   */
+  timeoutSeconds?: pulumi.Input<number>;
+  /** Instance Metadata Service URL for the waiter (its `--imds-url`), for tests and emulators. */
+  imdsUrl?: pulumi.Input<string>;
+  /** Azure Resource Manager URL for the waiter (its `--arm-url`), for tests and emulators. */
+  armUrl?: pulumi.Input<string>;
+  /** Azure tags of the scale set: at most 50. */
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
