@@ -6,7 +6,7 @@
  */
 import * as assert from "assert";
 import { DeliveryMode } from "../../components";
-import { RESTART_SEC } from "../../components/delivery";
+import { RESTART_SEC } from "../../components/units";
 import { EXIT_CODES } from "../../agent/src/core/exitCodes";
 import { FIRST_POLLS_TIMEOUT_MS, Scenario, timing } from "../lib/scenario";
 import { seconds } from "../lib/suite";
