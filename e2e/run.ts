@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ACCEL_ENV, detectAccel } from "./lib/accel";
-import { ensureAptRepo } from "./lib/aptRepo";
+import { ensureAptRepo, removeStaleAptRepos } from "./lib/aptRepo";
 import { ensureImage } from "./lib/image";
 import { REPO_ROOT, WORK_DIR } from "./lib/paths";
 import {
@@ -85,6 +85,7 @@ async function main(): Promise<number> {
   }
 
   const image = await ensureImage(log);
+  removeStaleAptRepos(image);
   log(`e2e: the guests' apt repository (nodejs and what the image lacks) is ${ensureAptRepo(image)}`);
   const accel = await detectAccel(image, log);
   log(`e2e: setup took ${((Date.now() - t0) / 1000).toFixed(1)} s; running scenarios under ${accel.toUpperCase()}`);

@@ -44,6 +44,15 @@ export function ensureAptRepo(image: GuestImage): string {
   return dir;
 }
 
+/** Repositories of older images are dead weight (~21 MB each); the runner removes them. */
+export function removeStaleAptRepos(image: GuestImage): void {
+  for (const entry of fs.readdirSync(WORK_DIR)) {
+    if (/^apt-repo-[0-9a-f]+$/.test(entry) && entry !== `apt-repo-${image.key}`) {
+      fs.rmSync(path.join(WORK_DIR, entry), { recursive: true, force: true });
+    }
+  }
+}
+
 /** The `Version:` of a package in the repository's index. */
 export function repoVersion(repoDir: string, pkg: string): string {
   const stanza = fs
