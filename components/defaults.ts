@@ -61,6 +61,10 @@ export const WORKER_UNIT = "hpc-worker.service";
 /** The root installer of Node.js (installNodejs) and the unit that runs it, pulled in by WORKER_UNIT. */
 export const NODE_INSTALLER_PATH = `${INSTALL_DIR}/install-node`;
 export const NODE_INSTALL_UNIT = "hpc-node-install.service";
+/** A unit's short name, as people type it: `journalctl -u hpc-worker`, `systemctl restart hpc-worker`. */
+export function shortUnitName(unit: string): string {
+  return unit.replace(/\.service$/, "");
+}
 
 /** OS disk type: Standard SSD works with every VM size (Premium needs an "s" size). */
 export const DEFAULT_OS_DISK_TYPE = "StandardSSD_LRS";

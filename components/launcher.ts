@@ -4,7 +4,7 @@
  * `hpc-node-install.service`), runs the waiter, and only on its `Succeeded` execs the worker.
  * Every way it can end is either restartable or a final exit status the unit will not restart.
  */
-import { NODE_INSTALL_UNIT, WAITER_PATH, WORKER_COMMAND_PATH, WORKER_UNIT } from "./defaults";
+import { NODE_INSTALL_UNIT, WAITER_PATH, WORKER_COMMAND_PATH, WORKER_UNIT, shortUnitName } from "./defaults";
 import { LauncherOptions, shellQuote, waiterArguments } from "./delivery";
 import { DEFAULT_WAITER_TIMEOUT_SECONDS, WAITER_EXIT_OFFSET, WAITER_MIN_NODE_MAJOR } from "./waiterContract";
 
@@ -35,8 +35,6 @@ export interface LauncherRenderOptions extends LauncherOptions {
   installNodejs: boolean;
 }
 
-const journalName = (unit: string) => unit.replace(/\.service$/, "");
-
 /**
  * Waits for a node that runs the waiter while the installer works, and gives up (final) once the
  * installer stopped without leaving one. "Runs", not `command -v node`: dpkg unpacks /usr/bin/node
@@ -53,13 +51,13 @@ until node_works; do
     *)
       # It may have finished between the two looks.
       node_works && break
-      no_usable_node "${unit} is $installer and left $(node_says) (journalctl -u ${journalName(unit)} says why)"
+      no_usable_node "${unit} is $installer and left $(node_says) (journalctl -u ${shortUnitName(unit)} says why)"
       ;;
   esac
   if [ "$waited" -ge ${limit} ]; then
     no_usable_node "still $(node_says) after $waited s, and systemd cannot tell whether ${unit} runs"
   fi
-  [ "$waited" -eq 0 ] && report "waiting for Node.js: ${unit} is installing it (journalctl -u ${journalName(unit)})"
+  [ "$waited" -eq 0 ] && report "waiting for Node.js: ${unit} is installing it (journalctl -u ${shortUnitName(unit)})"
   sleep ${NODE_WAIT_POLL_SECONDS}
   waited=$((waited + ${NODE_WAIT_POLL_SECONDS}))
 done`;
@@ -80,7 +78,7 @@ export function renderLauncher(options: LauncherRenderOptions): string {
   return `#!/bin/sh
 # hpc-workers launcher: runs inside ${WORKER_UNIT} in every delivery mode.
 # Waits for Node.js, then until Azure reports this VM Succeeded, then execs the worker command.
-# State: systemctl status ${journalName(WORKER_UNIT)}; logs: journalctl -u ${journalName(WORKER_UNIT)} -u ${journalName(NODE_INSTALL_UNIT)}
+# State: systemctl status ${shortUnitName(WORKER_UNIT)}; logs: journalctl -u ${shortUnitName(WORKER_UNIT)} -u ${shortUnitName(NODE_INSTALL_UNIT)}
 set -u
 NODE=node
 WAITER=${WAITER_PATH}
@@ -96,7 +94,7 @@ report() {
 }
 
 no_usable_node() {
-  report "final: no usable Node.js: $1. The worker is not started (unit exit status ${LAUNCHER_NO_USABLE_NODE_EXIT}, not restarted); once fixed: systemctl restart ${journalName(WORKER_UNIT)}"
+  report "final: no usable Node.js: $1. The worker is not started (unit exit status ${LAUNCHER_NO_USABLE_NODE_EXIT}, not restarted); once fixed: systemctl restart ${shortUnitName(WORKER_UNIT)}"
   exit ${LAUNCHER_NO_USABLE_NODE_EXIT}
 }
 

@@ -14,7 +14,7 @@
  * When it gives up it exits non-zero and stays failed; the launcher then ends the worker unit in
  * its final "no usable Node.js" status, and `systemctl restart hpc-worker` starts it again.
  */
-import { NODE_INSTALL_UNIT, WORKER_UNIT } from "./defaults";
+import { NODE_INSTALL_UNIT, WORKER_UNIT, shortUnitName } from "./defaults";
 import { LAUNCHER_NO_USABLE_NODE_EXIT } from "./launcher";
 import { DEFAULT_WAITER_TIMEOUT_SECONDS } from "./waiterContract";
 
@@ -33,15 +33,13 @@ export interface NodeInstallerOptions {
   deadlineSeconds?: number;
 }
 
-const journalName = (unit: string) => unit.replace(/\.service$/, "");
-
 /** The installer script. The variables at the top are its only inputs; tests swap them for stubs. */
 export function renderNodeInstaller(options: NodeInstallerOptions = {}): string {
   const deadline = options.deadlineSeconds ?? DEFAULT_WAITER_TIMEOUT_SECONDS;
   return `#!/bin/sh
 # hpc-workers: installs the distribution's ${NODE_PACKAGE} for the waiter. Runs as root in ${NODE_INSTALL_UNIT},
 # which ${WORKER_UNIT} pulls in; retries until it succeeds or ${deadline} s (the waiter's timeout) pass.
-# Logs, one line per attempt: journalctl -u ${journalName(NODE_INSTALL_UNIT)}
+# Logs, one line per attempt: journalctl -u ${shortUnitName(NODE_INSTALL_UNIT)}
 set -u
 NODE=node
 PACKAGE=${NODE_PACKAGE}
@@ -111,7 +109,7 @@ echo "node is missing: installing $PACKAGE with apt-get, retrying for up to $DEA
 until attempt_install; do
   elapsed=$(($(uptime_seconds) - started))
   if [ $((elapsed + delay)) -ge "$DEADLINE_SECONDS" ]; then
-    echo "attempt $attempt: $result; giving up after $elapsed s, as a next try would start past the $DEADLINE_SECONDS s deadline: ${WORKER_UNIT} ends with exit status ${LAUNCHER_NO_USABLE_NODE_EXIT}. Fix the package source (or use an image with Node.js), then: systemctl restart ${journalName(WORKER_UNIT)}"
+    echo "attempt $attempt: $result; giving up after $elapsed s, as a next try would start past the $DEADLINE_SECONDS s deadline: ${WORKER_UNIT} ends with exit status ${LAUNCHER_NO_USABLE_NODE_EXIT}. Fix the package source (or use an image with Node.js), then: systemctl restart ${shortUnitName(WORKER_UNIT)}"
     exit ${NODE_INSTALL_GAVE_UP_EXIT}
   fi
   echo "attempt $attempt: $result; next try in $delay s"

@@ -7,7 +7,7 @@
  * it Wants (so a waiting start job would hold it, and cloud-final behind it), and the worker's
  * After= on the installer then orders only the two exec()s, never the install itself.
  */
-import { LAUNCHER_PATH, NODE_INSTALLER_PATH, NODE_INSTALL_UNIT, WORKER_UNIT } from "./defaults";
+import { LAUNCHER_PATH, NODE_INSTALLER_PATH, NODE_INSTALL_UNIT, WORKER_UNIT, shortUnitName } from "./defaults";
 import { assertNever, WorkerKind } from "./delivery";
 import { LAUNCHER_NO_USABLE_NODE_EXIT } from "./launcher";
 import { WAITER_FINAL_EXIT_CODES } from "./waiterContract";
@@ -32,8 +32,6 @@ function renderUnitFile(sections: Record<string, UnitSection>): string {
     .map(([name, entries]) => `[${name}]\n${entries.map(([k, v]) => `${k}=${v}`).join("\n")}\n`)
     .join("\n");
 }
-
-const journalName = (unit: string) => unit.replace(/\.service$/, "");
 
 /**
  * The one unit every mode uses. The waiter's final codes and the launcher's "no usable
@@ -70,7 +68,7 @@ export function renderWorkerUnit(options: {
     ["NotifyAccess", "all"],
     ["RuntimeDirectory", "hpc-workers"],
     ["RuntimeDirectoryPreserve", "restart"],
-    ["SyslogIdentifier", journalName(WORKER_UNIT)],
+    ["SyslogIdentifier", shortUnitName(WORKER_UNIT)],
   ];
   switch (options.workerKind) {
     case WorkerKind.Foreground:
@@ -104,7 +102,7 @@ export function renderNodeInstallUnit(): string {
     Service: [
       ["Type", "exec"],
       ["ExecStart", NODE_INSTALLER_PATH],
-      ["SyslogIdentifier", journalName(NODE_INSTALL_UNIT)],
+      ["SyslogIdentifier", shortUnitName(NODE_INSTALL_UNIT)],
     ],
   });
 }
