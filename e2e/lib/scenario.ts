@@ -56,6 +56,7 @@ export class Scenario {
   repo!: AptRepoServer;
   bootTimeoutMs = 0;
   private fakeLog: string[] = [];
+  private startedAt = 0;
 
   constructor(
     readonly name: string,
@@ -81,6 +82,7 @@ export class Scenario {
 
   /** `alter` exists only for the harness self-test's negative control; scenarios ship the text unchanged. */
   async start(alter?: (customData: string) => string): Promise<void> {
+    this.startedAt = Date.now();
     const env = await guestEnvironment();
     this.bootTimeoutMs = bootTimeoutMs(env.accel);
     const base = await this.fake.listen(0, "127.0.0.1");
@@ -99,6 +101,7 @@ export class Scenario {
   }
 
   async dispose(): Promise<void> {
+    if (this.startedAt > 0) timing(this.name, "scenario, start to end", Date.now() - this.startedAt);
     await this.guest?.kill();
     await killAllTracked();
     await this.fake.close();
