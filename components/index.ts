@@ -1,14 +1,14 @@
 export * from "./defaults";
+export { DeliveryMode, WorkerKind, customScriptCommand, renderPerBootScript, PER_BOOT_SCRIPT_PATH } from "./delivery";
+export { renderLauncher, LAUNCHER_NO_USABLE_NODE_EXIT } from "./launcher";
+export { renderNodeInstaller } from "./nodeInstall";
 export {
-  DeliveryMode,
-  WorkerKind,
-  customScriptCommand,
-  renderLauncher,
   renderWorkerUnit,
-  renderPerBootScript,
-  PER_BOOT_SCRIPT_PATH,
+  renderNodeInstallUnit,
   UNIT_PATH,
-} from "./delivery";
+  NODE_INSTALL_UNIT_PATH,
+  WORKER_UNIT_FINAL_EXIT_STATUSES,
+} from "./units";
 export {
   renderCustomData,
   encodeCustomData,

@@ -5,6 +5,8 @@ import {
   DeliveryMode,
   KEPT_FILE_PATH,
   LAUNCHER_PATH,
+  NODE_INSTALLER_PATH,
+  NODE_INSTALL_UNIT_PATH,
   READER_ROLE_DEFINITION_GUID,
   WAITER_PATH,
   WORKER_COMMAND_PATH,
@@ -117,6 +119,13 @@ describe("WorkerScaleSet", () => {
           );
           assert.equal(writeFile(doc, WORKER_COMMAND_PATH), "/usr/local/bin/myhpcworkerprocess --queue jobs");
           assert.ok(writeFile(doc, UNIT_PATH).includes("Type=exec"));
+          // installNodejs defaults to true: the installer and its unit ship, cloud-init's packages module is unused.
+          assert.match(writeFile(doc, NODE_INSTALLER_PATH), /apt-get .* install "\$PACKAGE"/);
+          assert.match(
+            writeFile(doc, NODE_INSTALL_UNIT_PATH),
+            /^ExecStart=\/usr\/local\/lib\/hpc-workers\/install-node$/m,
+          );
+          assert.equal(doc.packages, undefined);
           const perBoot = (doc.write_files as Array<{ path: string }>).some((f) => f.path === PER_BOOT_SCRIPT_PATH);
           assert.equal(perBoot, delivery === DeliveryMode.CloudInit);
           const enables = JSON.stringify(doc.runcmd ?? []).includes("enable");

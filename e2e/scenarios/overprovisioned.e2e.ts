@@ -7,7 +7,7 @@
  */
 import * as assert from "assert";
 import { DeliveryMode } from "../../components";
-import { RESTART_SEC } from "../../components/delivery";
+import { RESTART_SEC } from "../../components/units";
 import { EXIT_CODES } from "../../agent/src/core/exitCodes";
 import { assertNoScaleSetRead, KEPT_FILE_ABSENT, PROOF_WAIT_READ_GAP_MS, readKeptFile } from "../lib/kept";
 import { FIRST_POLLS_TIMEOUT_MS, Scenario, timing } from "../lib/scenario";
