@@ -167,7 +167,7 @@ export function drainFloorMs(counts: Counts): number {
   const r = counts.shared[COMPUTE];
   const b = SHARED[COMPUTE];
   if (r === undefined || r >= full(b)) return 0;
-  return (DRAIN_FACTOR * (b.capacity - r) * 1000) / b.refillPerSecond;
+  return Math.round((DRAIN_FACTOR * (b.capacity - r) * 1000) / b.refillPerSecond);
 }
 
 /**
