@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import * as resources from "@pulumi/azure-native/resources";
-import { DeliveryMode, WorkerKind, WorkerScaleSet } from "./components";
+import { DeliveryMode, RepairAction, WorkerKind, WorkerScaleSet } from "./components";
 
 const config = new pulumi.Config();
 const location = config.require("location");
@@ -59,6 +59,14 @@ const workers = new WorkerScaleSet(`${prefix}-workers`, {
   workerKind: config.get("workerKind") as WorkerKind | undefined,
   installNodejs: config.getBoolean("installNodejs"),
   timeoutSeconds: config.getNumber("timeoutSeconds"),
+  healthExtension: config.getBoolean("healthExtension"),
+  healthPort: config.getNumber("healthPort"),
+  automaticRepairs: config.getBoolean("automaticRepairs")
+    ? {
+        gracePeriod: config.get("automaticRepairsGracePeriod"),
+        action: config.get("automaticRepairsAction") as RepairAction | undefined,
+      }
+    : undefined,
 });
 
 export const resourceGroupName = resourceGroup.name;

@@ -10,32 +10,19 @@ import {
   DEFAULT_INSTALL_NODEJS,
   DEFAULT_OVERPROVISION,
   DEFAULT_WORKER_USER,
-  HEALTH_SERVER_PATH,
   HEALTH_SOCKET_UNIT,
   LAUNCHER_PATH,
   MAX_CUSTOM_DATA_BYTES,
-  STOP_RECORDER_PATH,
+  NODE_INSTALLER_PATH,
   WAITER_PATH,
   WORKER_COMMAND_PATH,
 } from "./defaults";
+import { DeliveryMode, WorkerKind, modeCloudConfig } from "./delivery";
 import { DEFAULT_HEALTH_PORT } from "./health";
-import {
-  HEALTH_SOCKET_UNIT_PATH,
-  HEALTH_UNIT_PATH,
-  renderHealthServerScript,
-  renderHealthServiceUnit,
-  renderHealthSocketUnit,
-  renderStopRecorder,
-} from "./healthUnits";
-import {
-  DeliveryMode,
-  UNIT_PATH,
-  WorkerKind,
-  modeCloudConfig,
-  renderLauncher,
-  renderWorkerUnit,
-  restartRecordWithinSeconds,
-} from "./delivery";
+import { healthFiles } from "./healthUnits";
+import { renderLauncher } from "./launcher";
+import { renderNodeInstaller } from "./nodeInstall";
+import { NODE_INSTALL_UNIT_PATH, UNIT_PATH, renderNodeInstallUnit, renderWorkerUnit } from "./units";
 import { validateCustomDataOptions } from "./validate";
 import { loadAgentBundle } from "./waiterContract";
 
@@ -50,7 +37,8 @@ export interface CustomDataOptions {
   workerKind?: WorkerKind;
   /** Whether the scale set overprovisions; the waiter then also waits out the cull. Default DEFAULT_OVERPROVISION. */
   overprovision?: boolean;
-  /** Install Ubuntu/Debian's `nodejs` package at first boot. Default DEFAULT_INSTALL_NODEJS. */
+  /** Install Ubuntu/Debian's `nodejs` package at first boot, retrying until timeoutSeconds, when the
+   *  image has no `node` (hpc-node-install.service). Default DEFAULT_INSTALL_NODEJS. */
   installNodejs?: boolean;
   /** Port of the health endpoint on 127.0.0.1 (the Application Health extension probes it). Default DEFAULT_HEALTH_PORT. */
   healthPort?: number;
@@ -103,6 +91,7 @@ export function renderCustomData(options: CustomDataOptions): string {
         timeoutSeconds: options.timeoutSeconds,
         imdsUrl: options.imdsUrl,
         armUrl: options.armUrl,
+        installNodejs,
       }),
       permissions: "0755",
     },
@@ -112,16 +101,10 @@ export function renderCustomData(options: CustomDataOptions): string {
       encoding: "b64",
       permissions: "0644",
     },
-    { path: UNIT_PATH, content: renderWorkerUnit({ workerUser, workerKind }), permissions: "0644" },
-    // The health endpoint, in every mode: its socket binds early in every boot, once enabled below.
-    {
-      path: STOP_RECORDER_PATH,
-      content: renderStopRecorder({ restartWithinSeconds: restartRecordWithinSeconds() }),
-      permissions: "0755",
-    },
-    { path: HEALTH_SERVER_PATH, content: renderHealthServerScript({ port: healthPort }), permissions: "0755" },
-    { path: HEALTH_SOCKET_UNIT_PATH, content: renderHealthSocketUnit({ port: healthPort }), permissions: "0644" },
-    { path: HEALTH_UNIT_PATH, content: renderHealthServiceUnit({ workerUser }), permissions: "0644" },
+    { path: UNIT_PATH, content: renderWorkerUnit({ workerUser, workerKind, installNodejs }), permissions: "0644" },
+    ...(installNodejs ? nodeInstallFiles(options.timeoutSeconds) : []),
+    // The health endpoint, in every mode: its socket binds early in every boot once enabled below.
+    ...healthFiles({ port: healthPort, workerUser }),
     ...mode.extraFiles,
   ];
 
@@ -133,16 +116,23 @@ export function renderCustomData(options: CustomDataOptions): string {
       { name: workerUser, gecos: "hpc-workers worker", shell: "/bin/bash", lock_passwd: true },
     ];
   }
-  if (installNodejs) {
-    // Installed in cloud-final before per-boot scripts and runcmd, so every trigger finds node.
-    config.packages = ["nodejs"];
-  }
   config.write_files = files;
   // --no-block: binding a socket waits for nothing, but nothing in cloud-final may wait on a unit.
   config.runcmd = [["systemctl", "enable", "--now", "--no-block", HEALTH_SOCKET_UNIT], ...mode.runcmd];
 
   const body = YAML.stringify(config, { lineWidth: 0, minContentWidth: 0 });
   return `${CLOUD_CONFIG_HEADER}\n# hpc-workers: delivery=${options.delivery}; worker logs: journalctl -u hpc-worker\n${body}`;
+}
+
+/**
+ * The Node.js installer and its unit. Not cloud-init's `packages:`: that module runs once per
+ * instance, may give up on a dpkg lock held at first boot, and its failure strands the VM.
+ */
+function nodeInstallFiles(deadlineSeconds: number | undefined): WriteFile[] {
+  return [
+    { path: NODE_INSTALLER_PATH, content: renderNodeInstaller({ deadlineSeconds }), permissions: "0755" },
+    { path: NODE_INSTALL_UNIT_PATH, content: renderNodeInstallUnit(), permissions: "0644" },
+  ];
 }
 
 export interface EncodedCustomData {

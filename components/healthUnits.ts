@@ -11,13 +11,24 @@
  */
 import { EXIT_CODES } from "../agent/src/core/exitCodes";
 import { HEALTH_SERVER_COMMAND } from "../agent/src/core/healthServer";
-import { HEALTH_STATE_DIR, HEALTH_STATE_FILES, WorkerPhase } from "../agent/src/core/healthState";
-import { HEALTH_SERVER_PATH, HEALTH_SOCKET_UNIT, HEALTH_UNIT, WAITER_PATH, WORKER_UNIT } from "./defaults";
-import { WAITER_EXIT_OFFSET, WAITER_FINAL_EXIT_CODES } from "./waiterContract";
+import { HEALTH_STATE_DIR, HealthState, WorkerPhase } from "../agent/src/core/healthState";
+import {
+  HEALTH_SERVER_PATH,
+  HEALTH_SOCKET_UNIT,
+  HEALTH_UNIT,
+  STOP_RECORDER_PATH,
+  WAITER_PATH,
+  WORKER_UNIT,
+  shortUnitName,
+} from "./defaults";
+import { shellQuote } from "./delivery";
+import { HEALTH_STATE_FILE, renderRecordFunction } from "./healthRecord";
+import { BACKOFF_MAX_SECONDS, LAUNCHER_NO_USABLE_NODE_EXIT } from "./launcher";
+import { RESTART_SEC, UnitSection, WORKER_UNIT_FINAL_EXIT_STATUSES, renderUnitFile } from "./units";
+import { WAITER_EXIT_OFFSET } from "./waiterContract";
 
 export const HEALTH_SOCKET_UNIT_PATH = `/etc/systemd/system/${HEALTH_SOCKET_UNIT}`;
 export const HEALTH_UNIT_PATH = `/etc/systemd/system/${HEALTH_UNIT}`;
-export const HEALTH_STATE_FILE = `${HEALTH_STATE_DIR}/${HEALTH_STATE_FILES.worker}`;
 
 /** The health service restarts 5 s after a crash (its socket keeps the probes queued meanwhile). */
 export const HEALTH_RESTART_SEC = 5;
@@ -30,41 +41,25 @@ export const HEALTH_NODE_POLL_SECONDS = 5;
 export const RESTART_RECORD_SLACK_SECONDS = 60;
 
 /**
- * The shell function both writers use: `record PHASE ["key=value ..."]` replaces the state file with
- * one line (a temporary file in the same directory, then `mv`), stamped with seconds since boot
- * (/proc/uptime, the clock the health server compares with). Best effort: a missing state
- * directory never stops the worker.
+ * How long after a failed worker stops the launcher must have started again (RestartSec plus its
+ * largest back-off, plus slack): past this, the health endpoint takes the unit as stopped for good.
  */
-export function renderRecordFunction(): string {
-  return `HEALTH_STATE=${HEALTH_STATE_FILE}
-# The health endpoint's view of the worker (agent/src/core/healthState.ts): one line, replaced whole.
-record() {
-  up=0
-  read -r up _ < /proc/uptime 2>/dev/null || true
-  if printf '%s since=%s%s\\n' "$1" "\${up%.*}" "\${2:+ $2}" > "$HEALTH_STATE.$$" 2>/dev/null; then
-    mv -f "$HEALTH_STATE.$$" "$HEALTH_STATE" 2>/dev/null || rm -f "$HEALTH_STATE.$$"
-  fi
-}`;
+export function restartRecordWithinSeconds(): number {
+  return RESTART_SEC + BACKOFF_MAX_SECONDS + RESTART_RECORD_SLACK_SECONDS;
 }
 
-/**
- * The launcher's record of a started worker, just before it execs it: its pid (the launcher's, which
- * the worker keeps), the unit's cgroup (/proc/self/cgroup, cgroup v2) and its kind (the WorkerKind).
- */
-export function renderRecordStarted(kind: string): string {
-  return `cgroup=-
-while IFS= read -r line; do
-  case $line in 0::*) cgroup=\${line#0::} ;; esac
-done < /proc/self/cgroup 2>/dev/null
-record ${WorkerPhase.Started} "pid=$$ cgroup=$cgroup kind=${kind}"`;
+/** The name each final exit status of the worker unit is recorded with (`why=`). */
+export function finalStatusName(status: number): string {
+  if (status === LAUNCHER_NO_USABLE_NODE_EXIT) return "no-usable-node";
+  const name = Object.entries(EXIT_CODES).find(([, code]) => WAITER_EXIT_OFFSET + code === status);
+  return name ? name[0] : `exit-${status}`;
 }
 
-/** The waiter's final answers as the unit sees them (90 + code), by name. */
+/** The unit's final exit statuses (RestartPreventExitStatus=), by name. */
 function finalStatusCases(): string {
-  const names = Object.entries(EXIT_CODES).filter(([, code]) =>
-    WAITER_FINAL_EXIT_CODES.includes(WAITER_EXIT_OFFSET + code),
+  return WORKER_UNIT_FINAL_EXIT_STATUSES.map((status) => `    ${status}) final=${finalStatusName(status)} ;;`).join(
+    "\n",
   );
-  return names.map(([name, code]) => `    ${WAITER_EXIT_OFFSET + code}) final=${name} ;;`).join("\n");
 }
 
 /**
@@ -101,31 +96,61 @@ exit 0
 `;
 }
 
-/** The health service's start script: waits for a working Node.js, then becomes the health server. */
+/**
+ * The answer while this VM has no Node.js (it is being installed, or never will be: the launcher's
+ * final "no usable Node.js"), on systemd's socket (fd 3) with python3, which every cloud-init
+ * image has. Without node no worker can run, so it knows two answers: Unhealthy once the worker
+ * unit stopped for good (`stopped`), else Initializing. Arguments: the state file and the node
+ * command. It exits as soon as that command appears (after answering a probe), and
+ * systemd restarts the service, which then becomes the bundle's health server.
+ */
+export const NO_NODE_RESPONDER = `
+import os, shutil, socket, sys
+listener = socket.socket(fileno=3)
+while True:
+    conn, _ = listener.accept()
+    try:
+        conn.settimeout(5)
+        conn.recv(4096)
+        try:
+            phase = open(sys.argv[1]).read().split()[0]
+        except Exception:
+            phase = ""
+        state = "${HealthState.Unhealthy}" if phase == "${WorkerPhase.Stopped}" else "${HealthState.Initializing}"
+        body = '{"ApplicationHealthState":"%s"}' % state
+        head = "HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n"
+        conn.sendall((head % len(body) + body).encode())
+    except Exception:
+        pass
+    conn.close()
+    if shutil.which(sys.argv[2]):
+        sys.exit(0)
+`;
+
+/**
+ * The health service's start script: the bundle's health server once Node.js works; until then the
+ * python3 responder above on systemd's socket, or, without python3, nothing (probes wait on the
+ * socket and the extension reads their timeout as Unknown).
+ */
 export function renderHealthServerScript(options: { port: number }): string {
   return `#!/bin/sh
 # hpc-workers: the health endpoint behind ${HEALTH_SOCKET_UNIT} (127.0.0.1:${options.port}).
-# At first boot Node.js may still be being installed: probes wait on the socket meanwhile.
 set -u
 NODE=node
 WAITER=${WAITER_PATH}
+STATE=${HEALTH_STATE_FILE}
 waited=0
 until "$NODE" -e 0 >/dev/null 2>&1; do
+  if [ "\${LISTEN_FDS:-0}" = 1 ] && command -v python3 >/dev/null 2>&1; then
+    echo "hpc-workers: no working Node.js yet; answering health probes from python3 until there is" >&2
+    exec python3 -c ${shellQuote(NO_NODE_RESPONDER)} "$STATE" "$NODE"
+  fi
   [ "$waited" -eq 0 ] && echo "hpc-workers: waiting for Node.js before answering health probes" >&2
   sleep ${HEALTH_NODE_POLL_SECONDS}
   waited=$((waited + ${HEALTH_NODE_POLL_SECONDS}))
 done
 exec "$NODE" "$WAITER" ${HEALTH_SERVER_COMMAND} --port ${options.port} --state-dir ${HEALTH_STATE_DIR}
 `;
-}
-
-export type UnitSection = Array<[string, string | number]>;
-
-/** INI-style unit text from key/value pairs; every value here is fixed or validated. */
-export function renderUnitFile(sections: Record<string, UnitSection>): string {
-  return Object.entries(sections)
-    .map(([name, entries]) => `[${name}]\n${entries.map(([k, v]) => `${k}=${v}`).join("\n")}\n`)
-    .join("\n");
 }
 
 export function renderHealthSocketUnit(options: { port: number }): string {
@@ -159,7 +184,25 @@ export function renderHealthServiceUnit(options: { workerUser: string }): string
       ["ProtectSystem", "strict"],
       ["ProtectHome", "yes"],
       ["PrivateTmp", "yes"],
-      ["SyslogIdentifier", HEALTH_UNIT.replace(/\.service$/, "")],
+      ["SyslogIdentifier", shortUnitName(HEALTH_UNIT)],
     ],
   });
+}
+
+/** Every file of the health endpoint, for the custom data's write_files. */
+export function healthFiles(options: { port: number; workerUser: string }) {
+  return [
+    {
+      path: STOP_RECORDER_PATH,
+      content: renderStopRecorder({ restartWithinSeconds: restartRecordWithinSeconds() }),
+      permissions: "0755",
+    },
+    { path: HEALTH_SERVER_PATH, content: renderHealthServerScript({ port: options.port }), permissions: "0755" },
+    { path: HEALTH_SOCKET_UNIT_PATH, content: renderHealthSocketUnit({ port: options.port }), permissions: "0644" },
+    {
+      path: HEALTH_UNIT_PATH,
+      content: renderHealthServiceUnit({ workerUser: options.workerUser }),
+      permissions: "0644",
+    },
+  ];
 }

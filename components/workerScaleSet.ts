@@ -11,7 +11,6 @@ import { armGuid } from "./armGuid";
 import { CustomDataOptions, CustomDataTooLargeError, encodeCustomData, renderCustomData } from "./customData";
 import {
   DEFAULT_ADMIN_USERNAME,
-  DEFAULT_HEALTH_EXTENSION,
   DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
   DEFAULT_IMAGE,
   DEFAULT_OVERPROVISION,
@@ -22,18 +21,13 @@ import {
   MAX_CUSTOM_DATA_BYTES,
   READER_ROLE_DEFINITION_GUID,
 } from "./defaults";
-import { DeliveryMode, customScriptCommand } from "./delivery";
-import { automaticRepairsPolicy, healthExtension } from "./health";
-import { NOT_YET_KNOWN, PlainArgs, Unknowable, validateWorkerScaleSetArgs } from "./validate";
+import { DeliveryMode } from "./delivery";
+import { scaleSetExtensions } from "./extensions";
+import { automaticRepairsPolicy } from "./health";
+import { NOT_YET_KNOWN, PlainArgs, Unknowable, extensionHoldProblem, validateWorkerScaleSetArgs } from "./validate";
 import { WorkerScaleSetArgs } from "./workerScaleSetArgs";
 
 export const WORKER_SCALE_SET_TYPE = "hpc-workers:index:WorkerScaleSet";
-
-/** Custom Script Extension v2 for Linux. https://learn.microsoft.com/azure/virtual-machines/extensions/custom-script-linux */
-export const CUSTOM_SCRIPT_PUBLISHER = "Microsoft.Azure.Extensions";
-export const CUSTOM_SCRIPT_TYPE = "CustomScript";
-export const CUSTOM_SCRIPT_TYPE_HANDLER_VERSION = "2.1";
-export const CUSTOM_SCRIPT_EXTENSION_NAME = "hpc-worker-start";
 
 const notYetKnown = (value: unknown) => pulumi.Output.isInstance(value) || value instanceof Promise;
 
@@ -47,36 +41,6 @@ function plainView(args: WorkerScaleSetArgs): Unknowable<PlainArgs> {
     } else view[key] = value;
   }
   return view as Unknowable<PlainArgs>;
-}
-
-/**
- * The scale set's extensions: the Custom Script Extension in customScript mode, and the Application
- * Health extension unless turned off, provisioned after the CSE so that its grace period starts later.
- */
-function scaleSetExtensions(options: {
-  delivery: DeliveryMode;
-  health: boolean;
-  healthPort?: number;
-  timeoutSeconds?: number;
-}) {
-  const extensions: Array<Record<string, unknown>> = [];
-  if (options.delivery === DeliveryMode.CustomScript) {
-    extensions.push({
-      name: CUSTOM_SCRIPT_EXTENSION_NAME,
-      publisher: CUSTOM_SCRIPT_PUBLISHER,
-      type: CUSTOM_SCRIPT_TYPE,
-      typeHandlerVersion: CUSTOM_SCRIPT_TYPE_HANDLER_VERSION,
-      autoUpgradeMinorVersion: true,
-      settings: { commandToExecute: customScriptCommand() },
-    });
-  }
-  if (options.health) {
-    const after = extensions.map((e) => e.name as string);
-    extensions.push({
-      ...healthExtension({ port: options.healthPort, timeoutSeconds: options.timeoutSeconds, provisionAfter: after }),
-    });
-  }
-  return extensions.length > 0 ? { extensions } : undefined;
 }
 
 /** Azure's custom-data limit, checked on the rendered document when every input to it is plain. */
@@ -185,6 +149,17 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
       })
       .apply((options) => renderCustomData(options));
     const adminUsername = pulumi.output(args.adminUsername ?? DEFAULT_ADMIN_USERNAME);
+    // Validation saw plain values; an Output that breaks the kept proof fails the deployment here.
+    const extensionHold = pulumi
+      .all([
+        overprovision,
+        args.doNotRunExtensionsOnOverprovisionedVMs ?? DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
+      ])
+      .apply(([op, hold]) => {
+        const why = extensionHoldProblem(op, hold);
+        if (why) throw new Error(`WorkerScaleSet "${name}": ${why}`);
+        return hold;
+      });
 
     const scaleSet = new compute.VirtualMachineScaleSet(
       `${name}-vmss`,
@@ -196,8 +171,7 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
         identity: { type: compute.ResourceIdentityType.SystemAssigned },
         sku: { name: args.vmSize ?? DEFAULT_VM_SIZE, tier: "Standard", capacity: args.capacity },
         overprovision,
-        doNotRunExtensionsOnOverprovisionedVMs:
-          args.doNotRunExtensionsOnOverprovisionedVMs ?? DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
+        doNotRunExtensionsOnOverprovisionedVMs: extensionHold,
         singlePlacementGroup: args.singlePlacementGroup ?? DEFAULT_SINGLE_PLACEMENT_GROUP,
         upgradePolicy: { mode: DEFAULT_UPGRADE_POLICY },
         virtualMachineProfile: {
@@ -233,10 +207,25 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
             ],
           },
           extensionProfile: pulumi
-            .all([args.delivery, args.healthExtension, args.healthPort, args.timeoutSeconds])
-            .apply(([delivery, health, healthPort, timeoutSeconds]) =>
-              scaleSetExtensions({ delivery, health: health ?? DEFAULT_HEALTH_EXTENSION, healthPort, timeoutSeconds }),
-            ),
+            .all([
+              args.delivery,
+              overprovision,
+              args.imdsUrl,
+              args.healthExtension,
+              args.healthPort,
+              args.timeoutSeconds,
+            ])
+            .apply(([delivery, op, imdsUrl, health, healthPort, timeoutSeconds]) => {
+              const extensions = scaleSetExtensions({
+                delivery,
+                overprovision: op,
+                imdsUrl,
+                healthExtension: health,
+                healthPort,
+                timeoutSeconds,
+              });
+              return extensions.length > 0 ? { extensions } : undefined;
+            }),
         },
         automaticRepairsPolicy: pulumi
           .output(args.automaticRepairs)

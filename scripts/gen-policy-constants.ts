@@ -33,6 +33,7 @@ export const POLICY_CONSTANT_SOURCES = [
       "WORKER_COMMAND_PATH",
       "WORKER_UNIT",
       "HEALTH_SOCKET_UNIT",
+      "HEALTH_SERVER_PATH",
     ] satisfies readonly (keyof typeof defaults)[],
   },
   {

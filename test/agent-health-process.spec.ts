@@ -154,7 +154,7 @@ describe("agent health process (built bundle: waiter.js health-server)", functio
       .slice(before - 1, -1);
     assert.deepEqual(lines, [
       "health-server: Initializing: the waiter waits for Succeeded",
-      "health-server: Unhealthy: the worker stopped for good (timeout)",
+      "health-server: Unhealthy: stopped for good (timeout)",
     ]);
   });
 
@@ -191,10 +191,7 @@ describe("agent health process (built bundle: waiter.js health-server)", functio
         if (!answer) await new Promise((resolve) => setTimeout(resolve, 50));
       }
       assert.equal(answer && answer.body, '{"ApplicationHealthState":"Initializing"}');
-      assert.match(
-        log,
-        new RegExp(`answering http://127\\.0\\.0\\.1:${passedPort}/health .*on the socket from systemd \\(fd 3\\)`),
-      );
+      assert.match(log, new RegExp(`serving http://127\\.0\\.0\\.1:${passedPort}/health \\(systemd's fd 3\\)`));
     } finally {
       child.kill("SIGTERM");
       await new Promise((resolve) => child.on("exit", resolve));

@@ -88,7 +88,7 @@ describe("agent health core: the state contract", () => {
     const gone = await answer(record, { [eventsFile]: "populated 1\nfrozen 0\n" }, []);
     assert.deepEqual(gone, {
       state: HealthState.Initializing,
-      reason: "the worker exited; the unit decides whether it restarts",
+      reason: "the worker exited; restart pending",
     });
   });
 
@@ -129,14 +129,14 @@ describe("agent health core: the state contract", () => {
     machine.uptime = 1000;
     assert.deepEqual(await readHealth(machine.env, PATHS), {
       state: HealthState.Initializing,
-      reason: "the worker stopped (exit-status-1); systemd restarts it",
+      reason: "stopped (exit-status-1); restarting",
     });
     machine.uptime = 1370;
     assert.equal((await readHealth(machine.env, PATHS)).state, HealthState.Initializing);
     machine.uptime = 1370.5;
     assert.deepEqual(await readHealth(machine.env, PATHS), {
       state: HealthState.Unhealthy,
-      reason: "the worker stopped (exit-status-1) and did not start again within 370 s",
+      reason: "stopped (exit-status-1), not restarted within 370 s",
     });
   });
 
@@ -154,7 +154,7 @@ describe("agent health core: the state contract", () => {
     for (const why of ["gone", "failed", "timeout", "usage", "refused", "node-unavailable", "exited-0"]) {
       assert.deepEqual(await answer(`stopped since=7 why=${why}`), {
         state: HealthState.Unhealthy,
-        reason: `the worker stopped for good (${why})`,
+        reason: `stopped for good (${why})`,
       });
     }
   });

@@ -335,6 +335,28 @@ describe("policy pack: one changed field, exactly one violation", () => {
         )),
     ],
     [
+      "custom data ships the waiter but also enables a socket whose service bypasses the launcher",
+      "overprovisioning-gated-by-waiter",
+      (m) =>
+        (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+          cloudInit({
+            extraFiles: [
+              {
+                path: "/etc/systemd/system/worker-now.socket",
+                content: "[Socket]\nListenStream=127.0.0.1:4000\nService=worker-run.service\n",
+                permissions: "0644",
+              },
+              {
+                path: "/etc/systemd/system/worker-run.service",
+                content: `[Service]\nExecStart=/bin/sh -c 'exec ${WORKER_COMMAND}'\n`,
+                permissions: "0644",
+              },
+            ],
+            extraRuncmd: [["systemctl", "enable", "--now", "--no-block", "worker-now.socket"]],
+          }),
+        )),
+    ],
+    [
       "password authentication is enabled",
       "linux-ssh-key-only",
       (m) => (m.vmss.virtualMachineProfile.osProfile.linuxConfiguration.disablePasswordAuthentication = false),
@@ -545,7 +567,7 @@ describe("policy pack: metadata and helpers", () => {
       );
     }
     assert.strictEqual(policies.length, resourcePolicies.length + stackPolicies.length);
-    assert.strictEqual(policies.length, 10);
+    assert.strictEqual(policies.length, 12);
     assert.strictEqual(PACK_NAME, "hpc-workers");
   });
 

@@ -21,6 +21,9 @@ export const WORKER_UNIT = "hpc-worker.service";
  *  early in every boot and starts the service behind it on the first probe. */
 export const HEALTH_SOCKET_UNIT = "hpc-worker-health.socket";
 
+/** The health service's start script: waits for a working Node.js, then execs the health server. */
+export const HEALTH_SERVER_PATH = "/usr/local/lib/hpc-workers/health";
+
 /** The extension's identity: VMSS-AHE doc, "Property values" (2.0 is Rich Health States; 1.0 Binary). */
 export const HEALTH_EXTENSION_PUBLISHER = "Microsoft.ManagedServices";
 

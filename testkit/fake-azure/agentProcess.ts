@@ -107,7 +107,7 @@ export function startHealthServer(args: string[]): HealthServerProcess {
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const ready = new Promise<void>((resolve, reject) => {
-    onLine = () => (/answering http:/.test(stderr) ? resolve() : undefined);
+    onLine = () => (/serving http:/.test(stderr) ? resolve() : undefined);
     exited.then((code) => reject(new Error(`health-server exited with ${code}: ${stderr}`)));
   });
   ready.catch(() => undefined);

@@ -45,13 +45,7 @@ export function inheritedSocketFd(env: Record<string, string | undefined>, pid: 
 export const HEALTH_EXIT_CODES = { usage: 2, cannotListen: 75 } as const;
 
 export const HEALTH_USAGE = `usage: waiter.js ${HEALTH_SERVER_COMMAND} [--port N] [--state-dir DIR] [--cgroup-root DIR]
-
-Answers GET http://127.0.0.1:PORT${HEALTH_PATH} for the Application Health extension with
-{"ApplicationHealthState":"Initializing"|"Healthy"|"Unhealthy"}, read from DIR at each request.
-  --port N           TCP port on 127.0.0.1 (default ${DEFAULT_HEALTH_PORT}), unless systemd passes
-                     the listening socket (LISTEN_FDS=1)
-  --state-dir DIR    the state files (default ${HEALTH_STATE_DIR})
-  --cgroup-root DIR  the cgroup v2 mount (default ${DEFAULT_CGROUP_ROOT})
+Defaults: --port ${DEFAULT_HEALTH_PORT} --state-dir ${HEALTH_STATE_DIR} --cgroup-root ${DEFAULT_CGROUP_ROOT}
 `;
 
 export interface HealthServerOptions {
@@ -111,7 +105,7 @@ export function probeReply(state: HealthState): HealthReply {
  */
 export function routeRequest(method: string | undefined, url: string | undefined): "probe" | HealthReply {
   const path = (url || "").split("?")[0];
-  if (path !== HEALTH_PATH) return reply(404, `not found: the health endpoint is ${HEALTH_PATH}\n`, "text/plain");
+  if (path !== HEALTH_PATH) return reply(404, `try ${HEALTH_PATH}\n`, "text/plain");
   if (method === "GET" || method === "HEAD") return "probe";
   return reply(405, "only GET and HEAD\n", "text/plain", { Allow: "GET, HEAD" });
 }

@@ -111,22 +111,22 @@ export function decideHealth(facts: HealthFacts): HealthVerdict {
       return worker.fields.kind === STARTED_KIND_FORKING
         ? {
             state: HealthState.Unhealthy,
-            reason: "the forking worker's processes are gone; systemd does not restart it",
+            reason: "the forking worker's processes are gone",
           }
-        : { state: HealthState.Initializing, reason: "the worker exited; the unit decides whether it restarts" };
+        : { state: HealthState.Initializing, reason: "the worker exited; restart pending" };
     case WorkerPhase.Restarting: {
       const since = numberField(worker, "since");
       const within = numberField(worker, "within");
       if (since !== undefined && within !== undefined && facts.uptimeSeconds > since + within) {
         return {
           state: HealthState.Unhealthy,
-          reason: `the worker stopped (${why}) and did not start again within ${within} s`,
+          reason: `stopped (${why}), not restarted within ${within} s`,
         };
       }
-      return { state: HealthState.Initializing, reason: `the worker stopped (${why}); systemd restarts it` };
+      return { state: HealthState.Initializing, reason: `stopped (${why}); restarting` };
     }
     case WorkerPhase.Stopped:
-      return { state: HealthState.Unhealthy, reason: `the worker stopped for good (${why})` };
+      return { state: HealthState.Unhealthy, reason: `stopped for good (${why})` };
     default:
       // A record from a newer writer: not a reason to have the VM repaired.
       return { state: HealthState.Initializing, reason: `unknown worker phase "${worker.phase}"` };

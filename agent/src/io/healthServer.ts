@@ -63,14 +63,14 @@ export function serveHealth(options: HealthServerOptions, log: (line: string) =>
   server.maxConnections = MAX_CONNECTIONS;
   server.setTimeout(SOCKET_IDLE_MS);
   const fd = inheritedSocketFd(process.env, process.pid);
-  const where = fd === undefined ? `${HEALTH_BIND_ADDRESS}:${options.port}` : `the socket from systemd (fd ${fd})`;
+  const where = fd === undefined ? `${HEALTH_BIND_ADDRESS}:${options.port}` : `systemd's fd ${fd}`;
   server.on("error", (e: NodeJS.ErrnoException) => {
     log(`cannot listen on ${where}: ${e.code || e.message}`);
     process.exit(HEALTH_EXIT_CODES.cannotListen);
   });
   const listening = () => {
     const address = server.address() as { address: string; port: number };
-    log(`answering http://${address.address}:${address.port}${HEALTH_PATH} from ${options.stateDir}, on ${where}`);
+    log(`serving http://${address.address}:${address.port}${HEALTH_PATH} (${where})`);
   };
   if (fd === undefined) server.listen(options.port, HEALTH_BIND_ADDRESS, listening);
   else server.listen({ fd }, listening);

@@ -1,0 +1,67 @@
+/**
+ * The health endpoint in a real guest, probed as the Application Health extension probes it: the
+ * probe settings (protocol, port, requestPath) come from the scale set model the component renders
+ * for the scenario's options (components/extensions.ts scaleSetExtensions, the list the component
+ * puts in extensionProfile), and `curl` inside the guest GETs `localhost` with them, as the
+ * extension does (applicationhealth-extension-linux main/health.go). No guest boots of its own.
+ */
+import * as assert from "assert";
+import { HEALTH_EXTENSION_NAME, HealthExtension, HealthState, scaleSetExtensions } from "../../components";
+import type { Scenario } from "./scenario";
+
+/** Answers are read at each probe; a change shows at the next one. Generous for TCG. */
+export const HEALTH_CHANGE_MAX_MS = 30_000;
+/** curl's whole-request limit; the extension's own is 30 s. */
+const CURL_MAX_SECONDS = 10;
+const POLL_MS = 1_000;
+
+/** The health extension's settings in the scale set model rendered for this scenario. */
+export function probeSettings(s: Scenario): HealthExtension["settings"] {
+  const extension = scaleSetExtensions(s.options).find((e) => e.name === HEALTH_EXTENSION_NAME) as
+    HealthExtension | undefined;
+  assert.ok(extension, "the scale set model has no Application Health extension");
+  return extension.settings;
+}
+
+/** One probe inside the guest: the body's ApplicationHealthState, or why there is none. */
+export async function probeHealth(s: Scenario): Promise<string> {
+  const { protocol, port, requestPath } = probeSettings(s);
+  const url = `${protocol}://localhost:${port}${requestPath}`;
+  const r = await s.rootShell(
+    `curl --silent --show-error --max-time ${CURL_MAX_SECONDS} --noproxy '*' --write-out '\\n%{http_code}' ${url}`,
+    (CURL_MAX_SECONDS + 20) * 1000,
+  );
+  if (r.exitcode !== 0) return `(curl ${url} failed ${r.exitcode}: ${r.stderr.trim()})`;
+  const [body, status] = r.stdout.split("\n");
+  if (status !== "200") return `(HTTP ${status}: ${body})`;
+  try {
+    return String(JSON.parse(body).ApplicationHealthState);
+  } catch {
+    return `(not JSON: ${body})`;
+  }
+}
+
+/** The endpoint answers `state` now. */
+export async function assertHealth(s: Scenario, state: HealthState, when: string): Promise<void> {
+  assert.strictEqual(await probeHealth(s), state, `the health endpoint ${when}`);
+}
+
+/** Probes until the endpoint answers `state`; returns the ms it took. Fails on `never` (e.g. Healthy on an extra). */
+export async function waitForHealth(
+  s: Scenario,
+  state: HealthState,
+  when: string,
+  opts: { timeoutMs?: number; never?: HealthState } = {},
+): Promise<number> {
+  const started = Date.now();
+  const deadline = started + (opts.timeoutMs ?? HEALTH_CHANGE_MAX_MS);
+  const seen: string[] = [];
+  for (;;) {
+    const answer = await probeHealth(s);
+    if (seen[seen.length - 1] !== answer) seen.push(answer);
+    assert.notStrictEqual(answer, opts.never, `the health endpoint answered ${opts.never} ${when}`);
+    if (answer === state) return Date.now() - started;
+    assert.ok(Date.now() < deadline, `the health endpoint ${when} answered ${seen.join(" → ")}, never ${state}`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
