@@ -14,7 +14,13 @@ import {
   WORKER_COMMAND_PATH,
   WORKER_UNIT,
 } from "../components/defaults";
-import { DeliveryMode, renderCustomData } from "../components";
+import {
+  DEFAULT_HEALTH_PORT,
+  DeliveryMode,
+  HEALTH_SOCKET_UNIT,
+  healthExtension,
+  renderCustomData,
+} from "../components";
 import { decodeCustomData } from "../policy/customData";
 import { PolicyConfigInput, ResourceSnapshot, Violation, evaluatePolicies, hasMandatory } from "../policy/evaluate";
 import { PACK_NAME, policies, resourcePolicies, stackPolicies } from "../policy/policies";
@@ -131,6 +137,35 @@ function happyModel(delivery: "systemd" | "customScript" = "systemd"): Model {
     vmssOutputs: { id: VMSS_ID, identity: { type: "SystemAssigned", principalId: PRINCIPAL } },
     reader: { principalId: PRINCIPAL, principalType: "ServicePrincipal", roleDefinitionId: READER_ID, scope: RG_ID },
     readerPropertyDependencies: { principalId: [URN.vmss], scope: [URN.rg] },
+  };
+}
+
+const ADVISORY_POLICIES = [
+  "custom-data-soft-budget",
+  "automatic-repairs-need-health-source",
+  "health-probe-sees-worker",
+];
+
+/**
+ * The model with the component's health endpoint in its custom data and an Application Health
+ * extension whose settings are the component's, changed by `settings` (and its version).
+ */
+function withHealth(m: Model, settings: Record<string, unknown>, typeHandlerVersion = "2.0"): void {
+  const port = DEFAULT_HEALTH_PORT;
+  m.vmss.virtualMachineProfile.osProfile.customData = b64(
+    cloudInit({
+      extraFiles: [
+        {
+          path: `/etc/systemd/system/${HEALTH_SOCKET_UNIT}`,
+          content: `[Socket]\nListenStream=127.0.0.1:${port}\n`,
+          permissions: "0644",
+        },
+      ],
+    }),
+  );
+  const ext = healthExtension({ port });
+  m.vmss.virtualMachineProfile.extensionProfile = {
+    extensions: [{ ...ext, typeHandlerVersion, settings: { ...ext.settings, ...settings } }],
   };
 }
 
@@ -407,6 +442,26 @@ describe("policy pack: one changed field, exactly one violation", () => {
       "role-assignment-scope-resource-group-or-narrower",
       (m) => (m.reader!.scope = "/"),
     ],
+    [
+      "automatic repairs are on without a health source",
+      "automatic-repairs-need-health-source",
+      (m) => (m.vmss.automaticRepairsPolicy = { enabled: true, gracePeriod: "PT10M", repairAction: "Replace" }),
+    ],
+    [
+      "the Application Health extension probes another port than the shipped endpoint's",
+      "health-probe-sees-worker",
+      (m) => withHealth(m, { port: 9999 }),
+    ],
+    [
+      "the Application Health extension probes over tcp, which cannot see the worker",
+      "health-probe-sees-worker",
+      (m) => withHealth(m, { protocol: "tcp", requestPath: undefined }),
+    ],
+    [
+      "the Application Health extension is 1.0 (Binary Health States)",
+      "health-probe-sees-worker",
+      (m) => withHealth(m, {}, "1.0"),
+    ],
     ["principalType is User", "role-assignment-service-principal-type", (m) => (m.reader!.principalType = "User")],
     ["principalType is unset", "role-assignment-service-principal-type", (m) => delete m.reader!.principalType],
     ["the Reader assignment is missing", "waiter-scale-set-has-reader", (m) => delete m.reader],
@@ -420,7 +475,7 @@ describe("policy pack: one changed field, exactly one violation", () => {
     it(`reports ${policy} when ${what}`, async () => {
       const vs = await evaluate(change, undefined, delivery);
       assert.deepStrictEqual(names(vs), [policy], vs.map((v) => v.message).join("\n"));
-      const expectedLevel = policy === "custom-data-soft-budget" ? "advisory" : "mandatory";
+      const expectedLevel = ADVISORY_POLICIES.includes(policy) ? "advisory" : "mandatory";
       assert.strictEqual(vs[0].enforcementLevel, expectedLevel);
     });
   }
