@@ -10,10 +10,10 @@
  * https://learn.microsoft.com/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-automatic-instance-repairs .
  */
 import { DEFAULT_HEALTH_PORT, HEALTH_PATH } from "../agent/src/core/healthServer";
+import { DEFAULT_WAITER_TIMEOUT_SECONDS } from "./waiterContract";
 
 /** The health endpoint's port when healthPort is not set (a named assumption, see the agent). */
 export { DEFAULT_HEALTH_PORT };
-import { DEFAULT_WAITER_TIMEOUT_SECONDS } from "./waiterContract";
 
 /** The extension's identity: VMSS-AHE doc, "Property values" (2.0 is Rich Health States; 1.0 Binary). */
 export const HEALTH_EXTENSION_PUBLISHER = "Microsoft.ManagedServices";

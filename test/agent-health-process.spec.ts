@@ -15,6 +15,7 @@ import { HEALTH_EXIT_CODES } from "../agent/src/core/healthServer";
 import { HEALTH_STATE_FILES } from "../agent/src/core/healthState";
 import { BUNDLE, ensureBundle, runWaiterProcess, startHealthServer } from "../testkit/fake-azure/agentProcess";
 import type { HealthServerProcess } from "../testkit/fake-azure/agentProcess";
+import { freePort } from "../testkit/ports";
 
 interface Answer {
   status: number;
@@ -31,16 +32,6 @@ function get(port: number, urlPath = "/health", method = "GET", host = "127.0.0.
     });
     req.on("error", reject);
     req.end();
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
   });
 }
 

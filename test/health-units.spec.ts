@@ -9,13 +9,13 @@ import { strict as assert } from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
-import * as net from "net";
 import * as path from "path";
 import { decideHealth, HealthState, parseRecord } from "../agent/src/core/healthState";
 import { WorkerKind } from "../components";
 import { renderHealthServerScript, renderStopRecorder, restartRecordWithinSeconds } from "../components/healthUnits";
 import { renderLauncher } from "../components/launcher";
 import { runLauncher, tempDir } from "../testkit/vmScripts";
+import { freePort } from "../testkit/ports";
 
 const launcher = (workerKind?: WorkerKind, installNodejs = false) =>
   renderLauncher({ keptFile: false, installNodejs, workerKind });
@@ -143,16 +143,6 @@ describe("health state writers: the worker unit's ExecStopPost=", () => {
     assert.equal(answer(text, since + within + 1), HealthState.Unhealthy);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function probe(port: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
