@@ -111,7 +111,12 @@ while True:
     conn, _ = listener.accept()
     try:
         conn.settimeout(5)
-        conn.recv(4096)
+        request = b""
+        while b"\\r\\n\\r\\n" not in request and len(request) < 65536:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            request += chunk
         try:
             phase = open(sys.argv[1]).read().split()[0]
         except Exception:
@@ -120,6 +125,7 @@ while True:
         body = '{"ApplicationHealthState":"%s"}' % state
         head = "HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n"
         conn.sendall((head % len(body) + body).encode())
+        conn.shutdown(socket.SHUT_WR)
     except Exception:
         pass
     conn.close()

@@ -10,9 +10,12 @@ import { HEALTH_EXTENSION_NAME, HealthExtension, HealthState, scaleSetExtensions
 import type { Scenario } from "./scenario";
 
 /** Answers are read at each probe; a change shows at the next one. Generous for TCG. */
-export const HEALTH_CHANGE_MAX_MS = 30_000;
-/** curl's whole-request limit; the extension's own is 30 s. */
-const CURL_MAX_SECONDS = 10;
+export const HEALTH_CHANGE_MAX_MS = 60_000;
+/**
+ * curl's whole-request limit: the extension's own (30 s, its main/health.go). The first probe of a
+ * boot starts the service, and Node.js starting under TCG on a loaded host takes seconds.
+ */
+const CURL_MAX_SECONDS = 30;
 const POLL_MS = 1_000;
 
 /** The health extension's settings in the scale set model rendered for this scenario. */
