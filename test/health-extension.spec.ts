@@ -11,6 +11,7 @@ import {
   DEFAULT_REPAIR_GRACE_PERIOD,
   HEALTH_BOOT_ALLOWANCE_SECONDS,
   HEALTH_EXTENSION_NAME,
+  HealthExtension,
   healthExtension,
   healthExtensionSettings,
   healthGracePeriodSeconds,
@@ -29,6 +30,8 @@ import {
   RepairAction,
 } from "../components/health";
 import { DEFAULT_WAITER_TIMEOUT_SECONDS } from "../components/waiterContract";
+import { DeliveryMode } from "../components/delivery";
+import { KEPT_EXTENSION_NAME, START_EXTENSION_NAME, scaleSetExtensions } from "../components/extensions";
 
 describe("the Application Health extension and automatic repairs (components/health.ts)", () => {
   it("probes the shipped endpoint over http with Rich Health States (ApplicationHealthLinux 2.0, minor upgrades on)", () => {
@@ -56,6 +59,33 @@ describe("the Application Health extension and automatic repairs (components/hea
     ]);
     assert.equal("provisionAfterExtensions" in healthExtension({ provisionAfter: [] }), false);
     assert.equal("provisionAfterExtensions" in healthExtension({}), false);
+  });
+
+  it("comes last in the model of every mode, after the one CSE (start or kept proof), with the model's port and timeout", () => {
+    const expected: Array<[DeliveryMode, boolean, string[]]> = [
+      [DeliveryMode.Systemd, true, [KEPT_EXTENSION_NAME]],
+      [DeliveryMode.Systemd, false, []],
+      [DeliveryMode.CloudInit, true, [KEPT_EXTENSION_NAME]],
+      [DeliveryMode.CloudInit, false, []],
+      [DeliveryMode.CustomScript, true, [START_EXTENSION_NAME]],
+      [DeliveryMode.CustomScript, false, [START_EXTENSION_NAME]],
+    ];
+    for (const [delivery, overprovision, before] of expected) {
+      const model = scaleSetExtensions({ delivery, overprovision, healthPort: 20000, timeoutSeconds: 600 });
+      assert.deepEqual(
+        model.map((e) => e.name),
+        [...before, HEALTH_EXTENSION_NAME],
+        `${delivery}, overprovision ${overprovision}`,
+      );
+      const health = model[model.length - 1] as HealthExtension;
+      assert.deepEqual(health.provisionAfterExtensions, before.length > 0 ? before : undefined);
+      assert.equal(health.settings.port, 20000);
+      assert.equal(health.settings.gracePeriod, 600 + HEALTH_BOOT_ALLOWANCE_SECONDS + 30);
+      assert.deepEqual(
+        scaleSetExtensions({ delivery, overprovision, healthExtension: false }).map((e) => e.name),
+        before,
+      );
+    }
   });
 
   it("keeps interval, probe count, settle time and grace period inside the limits the extension enforces", () => {
