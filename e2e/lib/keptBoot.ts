@@ -16,6 +16,7 @@ import {
   PROOF_WAIT_READ_GAP_MS,
   readKeptFile,
 } from "./kept";
+import { waitForNodeInstalled } from "./nodeInstall";
 import { FIRST_POLLS_TIMEOUT_MS, Scenario, timing, WORKER_START_MAX_MS } from "./scenario";
 import { seconds } from "./suite";
 import { assertWorkerReport, WORKER_COMMAND, WORKER_STARTED } from "./worker";
@@ -80,6 +81,16 @@ export function keptScenario(delivery: DeliveryMode): void {
       assert.strictEqual(s.fake.state.vm, "Creating");
       await assertKeptFileHoldsThisVm(s);
     });
+
+    if (!startsOnBoot) {
+      // The extension starts the unit, and the unit installs Node.js first (components/nodeInstall.ts).
+      it("installs node, then the waiter reads the VM while it is Creating", async () => {
+        const installed = await waitForNodeInstalled(s);
+        const reads = await s.waitForReads("vm", 1, installed.at, FIRST_POLLS_TIMEOUT_MS);
+        timing(name, "node installed to the waiter's first read", reads[0].at - installed.at);
+        s.assertWorkerNotStarted(0, "while the VM was Creating");
+      });
+    }
 
     it("starts the worker within seconds of Succeeded, byte for byte, without reading the scale set", async () => {
       const { line, afterFlipMs } = await s.flipAndWaitForWorker();
