@@ -32,6 +32,7 @@ export const POLICY_CONSTANT_SOURCES = [
       "LAUNCHER_PATH",
       "WORKER_COMMAND_PATH",
       "WORKER_UNIT",
+      "KEPT_FILE_PATH",
       "HEALTH_SOCKET_UNIT",
       "HEALTH_SERVER_PATH",
     ] satisfies readonly (keyof typeof defaults)[],

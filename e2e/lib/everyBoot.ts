@@ -8,8 +8,9 @@
  */
 import * as assert from "assert";
 import { DeliveryMode, HealthState } from "../../components";
-import { assertHealth, waitForHealth } from "./health";
-import { assertKeptFileHoldsThisVm, assertNoScaleSetRead, playExtension } from "./kept";
+import { HEALTH_RESTART_TITLE, healthThroughRestartAndStop, waitForHealth, assertHealth } from "./health";
+import { assertKeptFileHoldsThisVm, playExtension } from "./kept";
+import { REBOOT_TITLE, rebootWhileScaleSetUpdating } from "./keptBoot";
 import { assertNodeFromRepository, attemptLines, INSTALLER_STARTED, waitForNodeInstalled } from "./nodeInstall";
 import { FIRST_POLLS_TIMEOUT_MS, Scenario, timing } from "./scenario";
 import { SerialLine } from "./serial";
@@ -25,7 +26,9 @@ const READS_BEFORE_FLIP = 3;
  */
 export function everyBootScenario(delivery: DeliveryMode, trigger: string, overprovision?: boolean): void {
   const defaults = overprovision === undefined;
-  const title = `${delivery} mode (${trigger}${defaults ? ", default custom data" : ""}): boot while Creating, flip, reboot while Updating, flip`;
+  const title = defaults
+    ? `${delivery} mode (${trigger}, default custom data): boot while Creating, the kept proof, flip, reboot while the scale set is Updating`
+    : `${delivery} mode (${trigger}): boot while Creating, flip, reboot while Updating, flip`;
   describe(title, function () {
     this.bail(true);
     const s = new Scenario(
@@ -99,11 +102,17 @@ export function everyBootScenario(delivery: DeliveryMode, trigger: string, overp
       );
     });
 
+    if (defaults) {
+      // A kept VM rebooted during a later, unrelated scale-set operation: the kept file survives.
+      it(REBOOT_TITLE, () => rebootWhileScaleSetUpdating(s, delivery));
+      it(HEALTH_RESTART_TITLE, () => healthThroughRestartAndStop(s, delivery));
+      return;
+    }
+
     it("after a reboot while Updating, waits again and starts the worker only after the next flip", async () => {
       const downMs = await s.guest.powerdown();
       timing(delivery, "power-off", downMs);
       s.fake.setVmState("Updating");
-      if (defaults) s.fake.setScaleSetState("Updating");
       const boot = await s.boot();
       timing(delivery, "boot 2 to cloud-init done (VM Updating)", boot.cloudInitDone.at - s.guest.bootStartedAt);
       await s.waitForReads("vm", READS_BEFORE_FLIP, s.guest.bootStartedAt, FIRST_POLLS_TIMEOUT_MS);
@@ -115,7 +124,6 @@ export function everyBootScenario(delivery: DeliveryMode, trigger: string, overp
       assertWorkerReport(line.text);
       const starts = s.guest.serial.filter(/E2E-WORKER-STARTED/);
       assert.strictEqual(starts.length, 1, "the worker started once in the second boot");
-      if (defaults) assertNoScaleSetRead(s);
       timing(
         delivery,
         "boot 2: worker started to Healthy",
@@ -123,26 +131,6 @@ export function everyBootScenario(delivery: DeliveryMode, trigger: string, overp
       );
     });
 
-    it("health: a killed worker is Initializing while systemd restarts it, Healthy again, Unhealthy once stopped for good", async () => {
-      const killedAt = Date.now();
-      const kill = await s.rootShell("systemctl kill --signal=SIGKILL hpc-worker.service", 30_000);
-      assert.strictEqual(kill.exitcode, 0, kill.stderr);
-      await waitForHealth(s, HealthState.Initializing, "while systemd restarts the killed worker", {
-        never: HealthState.Unhealthy,
-      });
-      const back = await waitForHealth(s, HealthState.Healthy, "once the restarted worker runs", {
-        timeoutMs: 120_000,
-        never: HealthState.Unhealthy,
-      });
-      timing(
-        delivery,
-        "worker killed to Healthy again (RestartSec, back-off, the waiter's read)",
-        Date.now() - killedAt,
-      );
-      assert.ok(back >= 0);
-      const stop = await s.rootShell("systemctl stop hpc-worker.service", 60_000);
-      assert.strictEqual(stop.exitcode, 0, stop.stderr);
-      await waitForHealth(s, HealthState.Unhealthy, "after systemctl stop (stopped for good)");
-    });
+    it(HEALTH_RESTART_TITLE, () => healthThroughRestartAndStop(s, delivery));
   });
 }

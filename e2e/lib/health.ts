@@ -7,7 +7,7 @@
  */
 import * as assert from "assert";
 import { HEALTH_EXTENSION_NAME, HealthExtension, HealthState, scaleSetExtensions } from "../../components";
-import type { Scenario } from "./scenario";
+import { Scenario, timing } from "./scenario";
 
 /** Answers are read at each probe; a change shows at the next one. Generous for TCG. */
 export const HEALTH_CHANGE_MAX_MS = 60_000;
@@ -67,4 +67,30 @@ export async function waitForHealth(
     assert.ok(Date.now() < deadline, `the health endpoint ${when} answered ${seen.join(" → ")}, never ${state}`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+export const HEALTH_RESTART_TITLE =
+  "health: a killed worker is Initializing while systemd restarts it, then Healthy; Unhealthy once stopped for good";
+
+/**
+ * The end of a scenario whose worker runs: SIGKILL (Restart=on-failure restarts it: Initializing,
+ * never Unhealthy, then Healthy once the waiter read Succeeded again), then `systemctl stop`
+ * (stopped for good: Unhealthy).
+ */
+export async function healthThroughRestartAndStop(s: Scenario, name: string): Promise<void> {
+  const killedAt = Date.now();
+  const kill = await s.rootShell("systemctl kill --signal=SIGKILL hpc-worker.service", 30_000);
+  assert.strictEqual(kill.exitcode, 0, kill.stderr);
+  await waitForHealth(s, HealthState.Initializing, "while systemd restarts the killed worker", {
+    never: HealthState.Unhealthy,
+  });
+  // RestartSec (10 s), the launcher's first back-off (5 s), node and the waiter's first read, under TCG.
+  await waitForHealth(s, HealthState.Healthy, "once the restarted worker runs", {
+    timeoutMs: 180_000,
+    never: HealthState.Unhealthy,
+  });
+  timing(name, "worker killed to Healthy again", Date.now() - killedAt);
+  const stop = await s.rootShell("systemctl stop hpc-worker.service", 60_000);
+  assert.strictEqual(stop.exitcode, 0, stop.stderr);
+  await waitForHealth(s, HealthState.Unhealthy, "after systemctl stop (stopped for good)");
 }
