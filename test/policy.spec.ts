@@ -164,8 +164,9 @@ function withHealth(m: Model, settings: Record<string, unknown>, typeHandlerVers
     }),
   );
   const ext = healthExtension({ port });
+  const kept = m.vmss.virtualMachineProfile.extensionProfile?.extensions ?? [];
   m.vmss.virtualMachineProfile.extensionProfile = {
-    extensions: [{ ...ext, typeHandlerVersion, settings: { ...ext.settings, ...settings } }],
+    extensions: [...kept, { ...ext, typeHandlerVersion, settings: { ...ext.settings, ...settings } }],
   };
 }
 
