@@ -146,7 +146,8 @@ NODE=node
 WAITER=${WAITER_PATH}
 STATE=${HEALTH_STATE_FILE}
 waited=0
-until "$NODE" -e 0 >/dev/null 2>&1; do
+# --version loads node and its libraries (dpkg unpacks node before libnode) without starting V8.
+until "$NODE" --version >/dev/null 2>&1; do
   if [ "\${LISTEN_FDS:-0}" = 1 ] && command -v python3 >/dev/null 2>&1; then
     echo "hpc-workers: no working Node.js yet; answering health probes from python3 until there is" >&2
     exec python3 -c ${shellQuote(NO_NODE_RESPONDER)} "$STATE" "$NODE"
