@@ -23,6 +23,7 @@ const SCOPES = [
       "test/agent-token.spec.ts",
       "test/agent-retry.spec.ts",
       "test/agent-policy.spec.ts",
+      "test/agent-policy-formulas.spec.ts",
       "test/agent-journal.spec.ts",
       "test/agent-retry-after-gate.spec.ts",
       "test/agent-arm-answers.spec.ts",

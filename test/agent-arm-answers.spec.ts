@@ -5,6 +5,7 @@
  * file's wait, and a busy fleet's pacing kept when the file comes first.
  */
 import { strict as assert } from "assert";
+import { classify } from "../agent/src/core/retryTable";
 import { faults } from "../testkit/fake-azure/index";
 import type { FakeFault } from "../testkit/fake-azure/index";
 import { simulateWaiter as simulate, sinceStart as rel } from "../testkit/fake-azure/simulate";
@@ -36,6 +37,32 @@ describe("agent core: reading ARM's answers (virtual time)", () => {
       );
       assert.ok(sim.fake.callsTo("vm").length >= 2, body);
     }
+  });
+
+  it("backs off on a 429 without Retry-After by itself: 5 s, then 10 s (×0.8-1.2)", async () => {
+    const sim = await simulate((f) => {
+      f.fail("vm", faults.throttled(), 2);
+      f.schedule(40000, { vm: "Succeeded" });
+    });
+    assert.equal(sim.outcome.kind, "succeeded");
+    const vm = sim.fake.callsTo("vm");
+    assert.deepEqual(
+      vm.slice(0, 3).map((c) => c.status),
+      [429, 429, 200],
+    );
+    assert.ok(
+      vm[1].at - vm[0].at >= 4000 && vm[1].at - vm[0].at <= 6100,
+      `${vm[1].at - vm[0].at} ms after the first 429`,
+    );
+    assert.ok(
+      vm[2].at - vm[1].at >= 8000 && vm[2].at - vm[1].at <= 12100,
+      `${vm[2].at - vm[1].at} ms after the second`,
+    );
+  });
+
+  it("retries a status beyond any HTTP status (the table's last row ends at 999) as transient", () => {
+    const rule = classify("arm", { kind: "response", status: 1000, headers: {}, body: "" });
+    assert.deepEqual([rule.verdict, rule.why], ["transient", "an answer neither service documents for this request"]);
   });
 
   it("ends on Deleting and Failed in any case, as on Succeeded", async () => {

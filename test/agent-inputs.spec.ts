@@ -10,6 +10,7 @@ import { parseAzEnvironment, parseVmUuid } from "../agent/src/core/imds";
 import { parseVmId } from "../agent/src/core/resourceId";
 import { retryAfterMs } from "../agent/src/core/retryAfter";
 import { DEFAULT_RESOURCE_ID, DEFAULT_VM_ID, FLEXIBLE_RESOURCE_ID } from "../testkit/fake-azure/index";
+import { simulateWaiter as simulate } from "../testkit/fake-azure/simulate";
 
 const run = (options: Record<string, unknown>) => ({
   kind: "run",
@@ -84,6 +85,47 @@ describe("agent core: inputs at the edges (flags, IMDS text, Retry-After)", () =
       ]) {
         assert.equal(parseVmUuid(bad), undefined, bad);
       }
+    });
+
+    it("matches the kept file's vmId to IMDS's in either case, whichever side is upper case", async () => {
+      for (const [imds, file] of [
+        [DEFAULT_VM_ID.toUpperCase(), DEFAULT_VM_ID],
+        [DEFAULT_VM_ID, DEFAULT_VM_ID.toUpperCase()],
+      ]) {
+        const sim = await simulate(
+          (f, files) => {
+            f.setVmState("Succeeded");
+            files.write("/var/lib/hpc-workers/kept", ` ${file}\n`);
+          },
+          { keptFile: "/var/lib/hpc-workers/kept", fake: { vmId: imds }, timeoutSeconds: 30 },
+        );
+        assert.deepEqual(sim.outcome, { kind: "succeeded" }, `IMDS ${imds}, file ${file}`);
+      }
+    });
+
+    it("retries IMDS while azEnvironment or vmId is not one, naming which", async () => {
+      const cloud = await simulate(() => undefined, { fake: { azEnvironment: "Azure Cloud" }, timeoutSeconds: 3 });
+      assert.equal(cloud.outcome.kind, "timeout");
+      assert.ok(
+        cloud.logs.some((l) =>
+          / IMDS compute\/azEnvironment: 200 with an unusable body \("Azure Cloud"\); retrying in /.test(l),
+        ),
+      );
+      const vmId = await simulate(() => undefined, {
+        fake: { vmId: "not-a-guid" },
+        keptFile: "/var/lib/hpc-workers/kept",
+        timeoutSeconds: 3,
+      });
+      assert.equal(vmId.outcome.kind, "timeout");
+      assert.ok(
+        vmId.logs.some((l) => / IMDS compute\/vmId: 200 with an unusable body \("not-a-guid"\); retrying in /.test(l)),
+      );
+    });
+
+    it("joins an ARM URL given with trailing slashes and the VM's id with one slash", async () => {
+      const sim = await simulate((f) => f.setVmState("Succeeded"), { armUrl: "http://fake.invalid//" });
+      assert.equal(sim.outcome.kind, "succeeded");
+      assert.ok(sim.urls.some((u) => u.indexOf(`http://fake.invalid${DEFAULT_RESOURCE_ID}?`) === 0));
     });
 
     it("takes a VM id only whole: nothing before /subscriptions, nothing after the VM's name", () => {

@@ -71,6 +71,35 @@ describe("agent core: the journal, line by line (virtual time)", () => {
     );
   });
 
+  it("keeps the waits it logs: each 'retrying in' / 'reading again in' is the gap to the next request", async () => {
+    const sim = await simulate((f) => {
+      f.fail("imds", faults.refuse(), 3);
+      f.fail("token", faults.serverError()).fail("token", faults.status(503, "", { "retry-after-ms": "4000" }));
+      f.fail("vm", faults.serverError(), 3).fail("vm", faults.throttled(7)).fail("vm", faults.rbacNotPropagated(), 2);
+      f.timeline([
+        { at: 55000, vm: "Updating" },
+        { at: 65000, vm: "Succeeded" },
+      ]);
+    });
+    assert.equal(sim.outcome.kind, "succeeded");
+    const LATENCY = 20; // the virtual Env's
+    let checked = 0;
+    for (const line of sim.logs) {
+      const m = /^\[(\d+\.\d)\] .*(?:retrying in|reading again in) (\d+\.\d) s$/.exec(line);
+      if (!m) continue;
+      const at = Math.round(parseFloat(m[1]) * 1000);
+      const route = / for identity token /.test(line) ? "token" : / for compute\//.test(line) ? "imds" : "vm";
+      const calls = sim.fake.callsTo(route);
+      const i = calls.findIndex((c) => Math.abs(c.at - sim.start + LATENCY - at) <= 50);
+      assert.ok(i >= 0 && i + 1 < calls.length, `no ${route} request answered at ${at} ms: ${line}`);
+      const gap = calls[i + 1].at - calls[i].at - LATENCY;
+      assert.ok(Math.abs(gap - parseFloat(m[2]) * 1000) <= 50, `${line}: the next request came ${gap} ms later`);
+      checked++;
+    }
+    // IMDS 3, the token 2, ARM 500 3, 429 1, 403 2, then Creating and Updating.
+    assert.equal(checked, 3 + 2 + 3 + 1 + 2 + 2);
+  });
+
   it("a Flexible member with --kept-file: another VM's file is ignored, once; this VM's file, with Succeeded, ends it", async () => {
     const sim = await simulate(
       (f, files) => {
@@ -249,6 +278,59 @@ describe("agent core: the journal, line by line (virtual time)", () => {
     // IMDS twice and the token, 20 ms each: the deadline comes just as the first ARM read would go.
     const early = await simulate(() => undefined, { timeoutSeconds: 0.06 });
     assert.equal(journal(early).pop(), "timed out after N s (ARM has not answered); exit 5 (timeout)");
+  });
+
+  it("reports a kept file that is not this VM's by its first 80 characters, and an empty one as holding no vmId", async () => {
+    const sim = await simulate(
+      (f, files) => {
+        files.write(KEPT, `  ${"y".repeat(100)}  `);
+        files.schedule(3000, KEPT, "\n");
+        f.schedule(6000, { vm: "Deleting" });
+      },
+      { keptFile: KEPT },
+    );
+    const ignored = journal(sim).filter((l) => l.indexOf(`kept file ${KEPT} holds `) === 0);
+    assert.deepEqual(ignored, [
+      `kept file ${KEPT} holds vmId "${"y".repeat(80)}", not this VM's ${DEFAULT_VM_ID}: ignored, since a file from ` +
+        "another VM (an image captured from a worker) proves nothing; waiting as if it were absent",
+      `kept file ${KEPT} holds no vmId, not this VM's ${DEFAULT_VM_ID}: ignored, since a file from another VM (an image ` +
+        "captured from a worker) proves nothing; waiting as if it were absent",
+    ]);
+  });
+
+  it("names Azure's error code and message as far as the body gives them, and quotes a body only in part", async () => {
+    const long = "x".repeat(300);
+    const json = (v: unknown) => JSON.stringify(v);
+    const cases: Array<["imds" | "vm", number, string, string]> = [
+      ["vm", 500, json({ error: { message: "no code" } }), "ARM 500 for the VM (transient); retrying in N s"],
+      ["vm", 500, "null", "ARM 500 for the VM (transient); retrying in N s"],
+      ["vm", 409, json({ error: { code: "Conflict" } }), "ARM 409 Conflict for the VM at N s: refused, because "],
+      [
+        "vm",
+        400,
+        json({ error: { code: "Bad", message: long } }),
+        `ARM 400 Bad "${"x".repeat(200)}..." for the VM at N s`,
+      ],
+      ["imds", 404, json({ error: "Not found" }), "IMDS 404 Not found for compute/resourceId (IMDS is updating"],
+      ["imds", 500, json({ error: "oops", error_description: 5 }), "IMDS 500 oops for compute/resourceId (transient)"],
+      [
+        "imds",
+        200,
+        ` a\n\tb ${long}`,
+        `IMDS compute/resourceId: 200 with an unusable body ("a b ${"x".repeat(76)}...")`,
+      ],
+      ["imds", 200, " \n ", "IMDS compute/resourceId: 200 with an unusable body (empty); retrying in N s"],
+    ];
+    for (const [route, status, body, line] of cases) {
+      const sim = await simulate((f) => {
+        f.fail(route, faults.status(status, body));
+        f.setVmState("Succeeded");
+      });
+      assert.ok(
+        journal(sim).some((l) => l.indexOf(line) === 0),
+        `${route} ${status} ${body.slice(0, 40)}:\n${journal(sim).join("\n")}`,
+      );
+    }
   });
 
   it("keeps each event on one line and never prints a token, even one that turns up in what it logs", async () => {

@@ -105,6 +105,13 @@ describe("agent core: the managed-identity token (token.ts)", () => {
         reads.some((t) => t >= 890000 && t < 900000),
         "reads resume within 10 s of a new token",
       );
+      // Kept going with the old one, it says so, not that it got a token.
+      const got = sim.logs.filter((l) => /got a managed identity token/.test(l)).map((l) => parseFloat(l.slice(1)));
+      assert.deepEqual(
+        got.filter((s) => s > 1 && s < 880),
+        [],
+      );
+      assert.ok(sim.logs.some((l) => /the current token is still valid, so polling goes on; next try in/.test(l)));
       assert.ok(sim.fake.calls.every((c) => c.status !== 401));
     });
   });
