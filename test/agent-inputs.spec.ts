@@ -55,6 +55,11 @@ describe("agent core: inputs at the edges (flags, IMDS text, Retry-After)", () =
         const text = (got as { message: string }).message;
         assert.ok(text === message || text.endsWith(message), `${argv.join(" ")}: ${text}`);
       }
+      // Why --overprovisioned went, with the budget that made it cost 80 minutes.
+      assert.match(
+        (parseArgs(["--overprovisioned"]) as { message: string }).message,
+        /reading the scale set, whose Compute bucket \(36, \+12\/min per scale set\) makes 1,000 instances wait about 80 minutes;/,
+      );
       for (const value of ["5s", "x5", "1.5.5", "5 5", ".5", "5.", "1.x", "0.0"]) {
         assert.deepEqual(
           parseArgs(["--timeout", value]),
