@@ -5,7 +5,7 @@
  * file's wait, and a busy fleet's pacing kept when the file comes first.
  */
 import { strict as assert } from "assert";
-import { firstPeriodMs, JITTER, VM_STEADY_MS } from "../agent/src/core/pollPolicy";
+import { JITTER, nextPace, VM_STEADY_MS } from "../agent/src/core/pollPolicy";
 import { classify } from "../agent/src/core/retryTable";
 import { faults } from "../testkit/fake-azure/index";
 import type { FakeFault } from "../testkit/fake-azure/index";
@@ -150,14 +150,14 @@ describe("agent core: reading ARM's answers (virtual time)", () => {
     assert.ok(rel(sim, afterFile) >= 5000 + 8000, `read at ${rel(sim, afterFile)} ms, right after the file`);
   });
 
-  it("in a fleet that holds the principal's bucket at its setpoint (125 left at every answer), keeps its period", async () => {
+  it("in a fleet that holds the principal's bucket at its setpoint (40 %: 100 left at every answer), keeps its period", async () => {
     const steady = ok200('{"properties":{"provisioningState":"Creating"}}', {
-      "x-ms-ratelimit-remaining-subscription-reads": "125",
+      "x-ms-ratelimit-remaining-subscription-reads": "100",
     });
     const sim = await simulate((f) => f.fail("vm", steady, 1000), { timeoutSeconds: 300 });
     const vm = sim.fake.callsTo("vm").map((c) => rel(sim, c));
-    // Its first period comes from the count alone; then the fleet's rate (25/s) is on target, so it stays.
-    const period = firstPeriodMs(125, VM_STEADY_MS);
+    // Its first period comes from the count alone; then the fleet's rate (25/s) is on target (25/s at the setpoint), so it stays.
+    const period = nextPace(undefined, { shared: [100, undefined, undefined] }, 0, VM_STEADY_MS, false).periodMs;
     assert.ok(vm.length >= 12, `${vm.length} reads`);
     for (let i = 2; i < vm.length; i++) {
       const gap = vm[i] - vm[i - 1];

@@ -77,8 +77,8 @@ describe("agent core: the journal, line by line (virtual time)", () => {
       f.fail("token", faults.serverError()).fail("token", faults.status(503, "", { "retry-after-ms": "4000" }));
       f.fail("vm", faults.serverError(), 3).fail("vm", faults.throttled(7)).fail("vm", faults.rbacNotPropagated(), 2);
       f.timeline([
-        { at: 55000, vm: "Updating" },
-        { at: 65000, vm: "Succeeded" },
+        { at: 70000, vm: "Updating" },
+        { at: 80000, vm: "Succeeded" },
       ]);
     });
     assert.equal(sim.outcome.kind, "succeeded");
@@ -160,7 +160,7 @@ describe("agent core: the journal, line by line (virtual time)", () => {
         .fail("vm", faults.reset())
         .fail("vm", faults.hang())
         .fail("vm", faults.garbage());
-      f.schedule(60000, { vm: "Deleting" });
+      f.schedule(90000, { vm: "Deleting" });
     });
     assert.deepEqual(sim.outcome, { kind: "gone", reason: "VM provisioningState Deleting" });
     assert.deepEqual(journal(sim), [

@@ -9,17 +9,17 @@ import {
   armDelayMs,
   armPoll,
   fleetRatePerS,
-  firstPeriodMs,
   imdsDelayMs,
   minRateLimitRemaining,
-  nextPeriodMs,
+  nextPace,
   PROOF_WAIT_MS,
+  readCounts,
   retryAfterWithJitterMs,
-  targetRatePerS,
   VM_FAST_READS,
   VM_STEADY_MS,
 } from "../agent/src/core/pollPolicy";
 import type { ArmPollInput, Pace } from "../agent/src/core/pollPolicy";
+import { ARM_READS_PER_PRINCIPAL } from "../agent/src/core/constants";
 
 function input(over: Partial<ArmPollInput>): ArmPollInput {
   return {
@@ -36,30 +36,47 @@ function input(over: Partial<ArmPollInput>): ArmPollInput {
 
 const reads = (n: number) => ({ "x-ms-ratelimit-remaining-subscription-reads": String(n) });
 const compute = (n: number) => ({ "x-ms-ratelimit-remaining-resource": `Microsoft.Compute/GetVMScaleSetVM3Min;${n}` });
-const busy = (periodMs: number, remaining: number, atMs = 0): Pace => ({ periodMs, remaining, atMs, busy: true });
+const busy = (periodMs: number, remaining: number, atMs = 0): Pace => ({
+  periodMs,
+  seen: [[remaining, atMs], undefined, undefined],
+  busy: true,
+  computePolicy: undefined,
+  held: false,
+});
+/** A newcomer's first period: its pace from the principal's count `remaining` alone. */
+const firstPeriodMs = (remaining: number, floorMs: number) =>
+  nextPace(undefined, { shared: [remaining, undefined, undefined] }, 0, floorMs, false).periodMs;
+/** The next period after an answer that reported `remaining` of the principal's reads (or nothing). */
+const nextPeriodMs = (
+  prev: Pace | undefined,
+  remaining: number | undefined,
+  atMs: number,
+  floorMs: number,
+  throttled: boolean,
+) => nextPace(prev, readCounts(remaining === undefined ? {} : reads(remaining)), atMs, floorMs, throttled).periodMs;
 
 describe("agent poll policy: the documented formulas (pollPolicy.ts)", () => {
-  describe("faults: n consecutive failures, jittered ×0.8-1.2, never below the period", () => {
+  describe("faults: n consecutive failures; the backoff becomes the period, so the wait is backoff × (1 + 0.15 × random), at least backoff × (0.8 + 0.4 × random)", () => {
     const delays = (reason: ArmPollInput["reason"], retryAfter = false) =>
       [1, 2, 3, 4, 5, 6].map((attempt) => armDelayMs(input({ reason, attempt, retryAfter })));
 
-    it("5xx, 408, resets and hangs: 1 s × 2^(n−1), at most 30 s (n = 1 is the 1 s period × 1.075)", () => {
-      assert.deepEqual(delays("transient"), [1075, 2000, 4000, 8000, 16000, 30000]);
+    it("5xx, 408, resets and hangs: 1 s × 2^(n−1), at most 30 s (× 1.075 at random 0.5)", () => {
+      assert.deepEqual(delays("transient"), [1075, 2150, 4300, 8600, 17200, 32250]);
     });
 
-    it("403 while RBAC propagates: 2 s × 1.6^(n−1), at most 15 s", () => {
-      assert.deepEqual(delays("forbidden"), [2000, 3200, 5120, 8192, 13107, 15000]);
+    it("403 while RBAC propagates: 2 s × 1.6^(n−1), at most 15 s (× 1.075)", () => {
+      assert.deepEqual(delays("forbidden"), [2150, 3440, 5504, 8806, 14090, 16125]);
     });
 
-    it("429 without Retry-After: 5 s × 2^(n−1), at most 60 s; with one, only the doubled period (the gate adds the rest)", () => {
-      assert.deepEqual(delays("throttled"), [5000, 10000, 20000, 40000, 60000, 60000]);
+    it("429 without Retry-After: 5 s × 2^(n−1), at most 60 s (× 1.075); with one, only the doubled period (the gate adds the rest)", () => {
+      assert.deepEqual(delays("throttled"), [5375, 10750, 21500, 43000, 64500, 64500]);
       assert.deepEqual(delays("throttled", true), [2150, 2150, 2150, 2150, 2150, 2150]);
     });
 
-    it("jitters the back-off ×0.8 to ×1.2 over random 0..1", () => {
+    it("jitters the back-off ×1 to ×1.2 over random 0..1 (the larger of the period's and the back-off's own jitter)", () => {
       assert.deepEqual(
         [0, 0.5, 1].map((random) => armDelayMs(input({ reason: "transient", attempt: 5, random }))),
-        [12800, 16000, 19200],
+        [16000, 17200, 19200],
       );
     });
 
@@ -70,7 +87,7 @@ describe("agent poll policy: the documented formulas (pollPolicy.ts)", () => {
 
     it("doubles the period on a 429, with or without Retry-After", () => {
       const out = armPoll(input({ reason: "throttled", retryAfter: true, pace: busy(10000, 200) }));
-      assert.deepEqual(out, { delayMs: 21500, pace: busy(20000, 200) });
+      assert.deepEqual([out.delayMs, out.pace.periodMs, out.pace.seen], [21500, 20000, busy(10000, 200).seen]);
     });
   });
 
@@ -109,23 +126,16 @@ describe("agent poll policy: the documented formulas (pollPolicy.ts)", () => {
 
   describe("the fleet's period", () => {
     it("counts the principal's bucket full at 245 reads left or more: no rate from two full counts", () => {
-      assert.equal(fleetRatePerS(245, 245, 1000), undefined);
-      assert.equal(fleetRatePerS(245, 244, 1000), 26);
-      assert.equal(fleetRatePerS(244, 245, 1000), 24);
+      assert.equal(fleetRatePerS(ARM_READS_PER_PRINCIPAL, 245, 245, 1000), undefined);
+      assert.equal(fleetRatePerS(ARM_READS_PER_PRINCIPAL, 245, 244, 1000), 26);
+      assert.equal(fleetRatePerS(ARM_READS_PER_PRINCIPAL, 244, 245, 1000), 24);
       assert.deepEqual(armPoll(input({ headers: reads(245) })).pace.busy, false);
       assert.deepEqual(armPoll(input({ headers: reads(244) })).pace.busy, true);
     });
 
     it("rates over at least 1 ms, and at least 1 read/s", () => {
-      assert.equal(Math.round(fleetRatePerS(125, 100, 0)!), 25025);
-      assert.equal(fleetRatePerS(100, 200, 1000), 1);
-    });
-
-    it("aims at λ* = 25 + (r − 125) / max(10 s, P)", () => {
-      assert.deepEqual(
-        [targetRatePerS(125, 5000), targetRatePerS(225, 5000), targetRatePerS(25, 40000)],
-        [25, 35, 22.5],
-      );
+      assert.equal(Math.round(fleetRatePerS(ARM_READS_PER_PRINCIPAL, 125, 100, 0)!), 25025);
+      assert.equal(fleetRatePerS(ARM_READS_PER_PRINCIPAL, 100, 200, 1000), 1);
     });
 
     it("starts a newcomer at floor × 12^((245 − r)/245), r clamped to 0..245", () => {
@@ -144,8 +154,8 @@ describe("agent poll policy: the documented formulas (pollPolicy.ts)", () => {
       );
     });
 
-    it("measures the rate over the time between the two answers, whenever they came", () => {
-      assert.equal(nextPeriodMs(busy(10000, 125, 10000), 75, 20000, VM_STEADY_MS, false), 15000);
+    it("measures the rate over the time between the two answers, whenever they came: 30/s against 25 + (75 − 100)/10 = 22.5/s is ×4/3", () => {
+      assert.equal(Math.round(nextPeriodMs(busy(10000, 125, 10000), 75, 20000, VM_STEADY_MS, false)), 13333);
     });
 
     it("never shrinks the period with under 25 reads left, and may at 25", () => {
@@ -162,8 +172,8 @@ describe("agent poll policy: the documented formulas (pollPolicy.ts)", () => {
 
     it("treats a pace without a count or its time as a newcomer's", () => {
       const first = Math.round(firstPeriodMs(100, VM_STEADY_MS));
-      assert.equal(Math.round(nextPeriodMs({ periodMs: 20000 }, 100, 0, VM_STEADY_MS, false)), first);
-      assert.equal(Math.round(nextPeriodMs({ periodMs: 20000, remaining: 100 }, 100, 0, VM_STEADY_MS, false)), first);
+      const unseen: Pace = { periodMs: 20000, seen: [undefined, undefined, undefined], busy: true };
+      assert.equal(Math.round(nextPeriodMs(unseen, 100, 0, VM_STEADY_MS, false)), first);
     });
   });
 
