@@ -40,6 +40,10 @@ const SCOPES = [
       "test/validation.spec.ts",
       "test/component.spec.ts",
       "test/delivery.spec.ts",
+      // These run the rendered shell (launcher, node installer, kept-file extension) under bash: what the VM runs.
+      "test/launcher.spec.ts",
+      "test/nodeInstall.spec.ts",
+      "test/kept-extension.spec.ts",
       "test/program.spec.ts",
       "test/policy.spec.ts",
     ],
@@ -72,9 +76,9 @@ export default {
   tsconfigFile: scopes.length === 1 ? scopes[0].tsconfig : "tsconfig.json",
   // The machine is shared (qemu e2e guests): one test runner, beside the one checker; `npm run mutate` runs it under nice.
   concurrency: 1,
-  // Beyond a test's own time: the fake-clock tests take milliseconds, so a mutant that runs 10 s more loops
+  // Beyond a test's own time: the fake-clock tests take milliseconds, so a mutant that runs 5 s more loops
   // (a sleep that never advances the clock is caught sooner, by Stryker's hit limit).
-  timeoutMS: 10000,
+  timeoutMS: 5000,
   // Reuses the last run's results for unchanged code and tests; `--force` runs everything. Not committed (.cache/):
   // it goes stale with any change to testkit/, which Stryker cannot see, and would conflict on every merge.
   incremental: true,

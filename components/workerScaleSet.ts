@@ -21,7 +21,6 @@ import {
   MAX_CUSTOM_DATA_BYTES,
   READER_ROLE_DEFINITION_GUID,
 } from "./defaults";
-import { DeliveryMode } from "./delivery";
 import { renderExtensions } from "./extensions";
 import { NOT_YET_KNOWN, PlainArgs, Unknowable, extensionHoldProblem, validateWorkerScaleSetArgs } from "./validate";
 import { WorkerScaleSetArgs } from "./workerScaleSetArgs";
@@ -34,7 +33,7 @@ function plainView(args: WorkerScaleSetArgs): Unknowable<PlainArgs> {
   for (const [key, value] of Object.entries((args ?? {}) as unknown as Record<string, unknown>)) {
     view[key] = pulumi.Output.isInstance(value) || value instanceof Promise ? NOT_YET_KNOWN : value;
   }
-  return view as Unknowable<PlainArgs>;
+  return view;
 }
 
 /** Azure's custom-data limit, checked on the rendered document when every input to it is plain. */

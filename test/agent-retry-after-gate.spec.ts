@@ -9,7 +9,7 @@ import { RETRY_AFTER_JITTER_MS } from "../agent/src/core/pollPolicy";
 import type { Env } from "../agent/src/core/types";
 import { runWaiter } from "../agent/src/core/waiter";
 import { FakeAzure, faults } from "../testkit/fake-azure/index";
-import { simulateWaiter as simulate, sinceStart as rel } from "../testkit/fake-azure/simulate";
+import { simulateWaiter as simulate } from "../testkit/fake-azure/simulate";
 import { VirtualClock, virtualEnv, VIRTUAL_URL } from "../testkit/fake-azure/virtualEnv";
 
 const KEPT = "/var/lib/hpc-workers/kept";

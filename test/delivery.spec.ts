@@ -9,7 +9,6 @@ import * as path from "path";
 import fc from "fast-check";
 import {
   DeliveryMode,
-  KEPT_FILE_PATH,
   LAUNCHER_PATH,
   NODE_INSTALLER_PATH,
   NODE_INSTALL_UNIT_PATH,
