@@ -23,6 +23,7 @@ export const POLICY_CONSTANT_NAMES = [
   "LAUNCHER_PATH",
   "WORKER_COMMAND_PATH",
   "WORKER_UNIT",
+  "KEPT_FILE_PATH",
 ] as const satisfies readonly (keyof typeof defaults)[];
 
 /** The `/** … *\/` comment right above `export const NAME`, if any. */

@@ -7,6 +7,7 @@ import * as assert from "assert";
 import * as zlib from "zlib";
 import * as YAML from "yaml";
 import {
+  KEPT_FILE_PATH,
   LAUNCHER_PATH,
   MAX_CUSTOM_DATA_BYTES,
   READER_ROLE_DEFINITION_GUID,
@@ -63,7 +64,7 @@ function cloudInit(
     });
     files.push({
       path: LAUNCHER_PATH,
-      content: `#!/bin/sh\nnode ${WAITER_PATH} || exit $?\nexec /bin/sh -c "$(cat /etc/hpc-workers/worker-command)"\n`,
+      content: `#!/bin/sh\nnode ${WAITER_PATH} --kept-file ${KEPT_FILE_PATH} || exit $?\nexec /bin/sh -c "$(cat /etc/hpc-workers/worker-command)"\n`,
       permissions: "0755",
     });
     files.push({ path: WORKER_COMMAND_PATH, content: b64(WORKER_COMMAND), encoding: "b64", permissions: "0644" });
@@ -75,7 +76,9 @@ function cloudInit(
   return `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}${opts.filler ?? ""}`;
 }
 
-const CSE_VIA_UNIT = `systemd-run --no-block --collect --property=After=cloud-final.service /bin/systemctl start --no-block ${WORKER_UNIT}`;
+/** The kept proof as the platform runs it on kept VMs only: this VM's IMDS vmId into the kept file. */
+const KEPT_PROOF = `mkdir -p /var/lib/hpc-workers && curl -sf -H Metadata:true 'http://169.254.169.254/metadata/instance/compute/vmId?api-version=2021-02-01&format=text' > ${KEPT_FILE_PATH}`;
+const CSE_VIA_UNIT = `${KEPT_PROOF} && systemd-run --no-block --collect --property=After=cloud-final.service /bin/systemctl start --no-block ${WORKER_UNIT}`;
 
 interface Model {
   vmss: Record<string, any>;
@@ -112,20 +115,17 @@ function happyModel(delivery: "systemd" | "customScript" = "systemd"): Model {
             },
           },
         },
-        extensionProfile:
-          delivery === "customScript"
-            ? {
-                extensions: [
-                  {
-                    name: "hpc-worker-start",
-                    publisher: "Microsoft.Azure.Extensions",
-                    type: "CustomScript",
-                    typeHandlerVersion: "2.1",
-                    settings: { commandToExecute: CSE_VIA_UNIT },
-                  },
-                ],
-              }
-            : undefined,
+        extensionProfile: {
+          extensions: [
+            {
+              name: delivery === "customScript" ? "hpc-worker-start" : "hpc-worker-kept",
+              publisher: "Microsoft.Azure.Extensions",
+              type: "CustomScript",
+              typeHandlerVersion: "2.1",
+              settings: { commandToExecute: delivery === "customScript" ? CSE_VIA_UNIT : KEPT_PROOF },
+            },
+          ],
+        },
       },
     },
     vmssOutputs: { id: VMSS_ID, identity: { type: "SystemAssigned", principalId: PRINCIPAL } },
@@ -199,11 +199,8 @@ describe("policy pack: the happy stack", () => {
     assert.deepStrictEqual(await evaluate(), []);
   });
 
-  it("passes every policy for a Custom Script Extension that starts the launcher's unit, even with extensions on the extra VMs", async () => {
-    assert.deepStrictEqual(
-      await evaluate((m) => (m.vmss.doNotRunExtensionsOnOverprovisionedVMs = false), undefined, "customScript"),
-      [],
-    );
+  it("passes every policy for a Custom Script Extension that writes the kept file and starts the launcher's unit", async () => {
+    assert.deepStrictEqual(await evaluate(() => {}, undefined, "customScript"), []);
   });
 
   it("passes a scale set that does not overprovision and ships no waiter", async () => {
@@ -286,11 +283,35 @@ describe("policy pack: one changed field, exactly one violation", () => {
       (m) => {
         m.vmss.doNotRunExtensionsOnOverprovisionedVMs = false;
         m.vmss.virtualMachineProfile.extensionProfile.extensions[0].protectedSettings = {
-          commandToExecute: "nohup /usr/local/bin/worker &",
+          commandToExecute: `${KEPT_PROOF}; nohup /usr/local/bin/worker &`,
         };
         delete m.vmss.virtualMachineProfile.extensionProfile.extensions[0].settings;
       },
       "customScript",
+    ],
+    [
+      "the waiter runs without --kept-file, so an extra's brief Succeeded starts the worker",
+      "overprovisioning-gated-by-waiter",
+      (m) =>
+        (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+          cloudInit().replace(` --kept-file ${KEPT_FILE_PATH}`, ""),
+        )),
+    ],
+    [
+      "the kept-proof extension also runs on the extras (doNotRunExtensionsOnOverprovisionedVMs false)",
+      "overprovisioning-gated-by-waiter",
+      (m) => (m.vmss.doNotRunExtensionsOnOverprovisionedVMs = false),
+    ],
+    [
+      "the kept-proof extension runs on the extras too with its customScript start (doNotRunExtensionsOnOverprovisionedVMs unset)",
+      "overprovisioning-gated-by-waiter",
+      (m) => delete m.vmss.doNotRunExtensionsOnOverprovisionedVMs,
+      "customScript",
+    ],
+    [
+      "nothing writes the kept file, so no worker ever starts",
+      "overprovisioning-gated-by-waiter",
+      (m) => delete m.vmss.virtualMachineProfile.extensionProfile,
     ],
     [
       "custom data ships the waiter but a runcmd also runs the worker command",

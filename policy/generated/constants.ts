@@ -16,3 +16,11 @@ export const WORKER_COMMAND_PATH = "/etc/hpc-workers/worker-command";
 
 /** One journald unit for every mode: `journalctl -u hpc-worker`. */
 export const WORKER_UNIT = "hpc-worker.service";
+
+/**
+ * The kept file: written, with the VM's IMDS compute/vmId, by the extension that runs only on
+ * the VMs an overprovisioned scale set keeps (doNotRunExtensionsOnOverprovisionedVMs). It is on
+ * the OS disk, so it survives reboots; a reimage wipes it, and the extension runs again.
+ * The launcher passes it to the waiter as --kept-file when the scale set overprovisions.
+ */
+export const KEPT_FILE_PATH = "/var/lib/hpc-workers/kept";
