@@ -19,20 +19,10 @@ import {
   VM_STEADY_MS,
 } from "../agent/src/core/pollPolicy";
 import type { ArmPollInput, Pace } from "../agent/src/core/pollPolicy";
+import { pollInput } from "../testkit/pollInput";
 import { ARM_READS_PER_PRINCIPAL } from "../agent/src/core/constants";
 
-function input(over: Partial<ArmPollInput>): ArmPollInput {
-  return {
-    reason: "state",
-    attempt: 1,
-    awaitingProof: false,
-    elapsedMs: 0,
-    headers: {},
-    retryAfter: false,
-    random: 0.5,
-    ...over,
-  };
-}
+const input = pollInput;
 
 const reads = (n: number) => ({ "x-ms-ratelimit-remaining-subscription-reads": String(n) });
 const compute = (n: number) => ({ "x-ms-ratelimit-remaining-resource": `Microsoft.Compute/GetVMScaleSetVM3Min;${n}` });
