@@ -13,6 +13,7 @@
 // folder, both scopes run.
 const SCOPES = [
   {
+    name: "agent",
     mutate: "agent/src/core/**/*.ts",
     // The agent alone: the checker re-checks 60 files per mutant group, not the whole tree (~40 s, 800 MB).
     tsconfig: "agent/tsconfig.json",
@@ -33,6 +34,7 @@ const SCOPES = [
     ],
   },
   {
+    name: "components",
     mutate: "components/**/*.ts",
     tsconfig: "tsconfig.build.json",
     spec: [
@@ -64,6 +66,8 @@ const folder = (scope) => scope.mutate.slice(0, scope.mutate.indexOf("*"));
 const globs = mutateArgs(process.argv);
 const named = globs ? SCOPES.filter((s) => globs.some((g) => g.replace(/^!/, "").startsWith(folder(s)))) : [];
 const scopes = named.length ? named : SCOPES;
+// One incremental file and report per scope run (a narrowed run writes only its own files' results): .cache/stryker/<name>.*
+const cache = `.cache/stryker/${scopes.length === 1 ? scopes[0].name : "all"}`;
 
 export default {
   $schema: "./node_modules/@stryker-mutator/core/schema/stryker-schema.json",
@@ -82,11 +86,12 @@ export default {
   // Reuses the last run's results for unchanged code and tests; `--force` runs everything. Not committed (.cache/):
   // it goes stale with any change to testkit/, which Stryker cannot see, and would conflict on every merge.
   incremental: true,
-  incrementalFile: ".cache/stryker/incremental.json",
+  incrementalFile: `${cache}.incremental.json`,
   tempDirName: ".stryker-tmp",
-  ignorePatterns: ["/.cache", "/.ci", "/bin", "/agent/dist", "/e2e", "/docs", "/examples", "/policy/node_modules"],
+  // agent/dist stays: the components render the built waiter into the custom data.
+  ignorePatterns: ["/.cache", "/.ci", "/bin", "/e2e", "/docs", "/examples", "/policy/node_modules"],
   reporters: ["clear-text", "progress-append-only", "html", "json"],
-  htmlReporter: { fileName: ".cache/stryker/mutation.html" },
-  jsonReporter: { fileName: ".cache/stryker/mutation.json" },
+  htmlReporter: { fileName: `${cache}.mutation.html` },
+  jsonReporter: { fileName: `${cache}.mutation.json` },
   clearTextReporter: { allowEmojis: false, logTests: false },
 };
