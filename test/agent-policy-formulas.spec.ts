@@ -167,6 +167,32 @@ describe("agent poll policy: the documented formulas (pollPolicy.ts)", () => {
     });
   });
 
+  it("while RBAC propagates, holds the subscription's rate to Compute's refill plus 80 % of its burst over the period", () => {
+    // 375 reads/s on the subscription over 100 s: ARM's patient target (225 + 600/100) asks ×1.62;
+    // Compute's (33.3 + 0.8 × 6,000 / 100 = 81.3/s) asks ×4.6, clamped to ×2. Only a 403 applies the second.
+    const prev: Pace = { periodMs: 100000, seen: [undefined, [3600, 0], undefined], busy: true };
+    const headers = { "x-ms-ratelimit-remaining-subscription-global-reads": "3600" };
+    const period = (reason: ArmPollInput["reason"]) =>
+      Math.round(armPoll(input({ reason, elapsedMs: 100000, headers, pace: prev })).pace.periodMs);
+    assert.deepEqual([period("forbidden"), period("transient")], [200000, 162338]);
+  });
+
+  it("reads whole counts only; Compute's subscription entry is the largest above 36, this VM's the smallest other", () => {
+    const counts = readCounts({
+      "x-ms-ratelimit-remaining-subscription-reads": " 120 ",
+      "x-ms-ratelimit-remaining-subscription-global-reads": "12x",
+      "x-ms-ratelimit-remaining-resource":
+        " Microsoft.Compute/PerVm ; 30 ,Microsoft.Compute/Other;20, Microsoft.Compute/SubA;4000,Microsoft.Compute/SubB;5000 ,Bad;7x",
+    });
+    assert.deepEqual(counts, { shared: [120, undefined, 5000], computePolicy: "Microsoft.Compute/SubB", vm: 20 });
+    // Once named, the subscription entry is followed by name, even at 30; the other entry is then this VM's.
+    assert.deepEqual(readCounts({ "x-ms-ratelimit-remaining-resource": "A;30,B;5000" }, "A"), {
+      shared: [undefined, undefined, 30],
+      computePolicy: "A",
+      vm: 5000,
+    });
+  });
+
   it("reads a rate-limit count only as the last number of a part", () => {
     assert.equal(minRateLimitRemaining({ "x-ms-ratelimit-remaining-resource": "Policy;12abc" }), undefined);
     assert.equal(minRateLimitRemaining({ "x-ms-ratelimit-remaining-resource": "Policy;12 x" }), undefined);
