@@ -49,14 +49,14 @@ const workers = new WorkerScaleSet(`${prefix}-workers`, {
   subnetId: subnet.id,
   sshPublicKey: config.require("sshPublicKey"),
   workerCommand: config.require("workerCommand"),
-  delivery: config.require("delivery") as DeliveryMode,
+  delivery: config.require<DeliveryMode>("delivery"),
   capacity: config.requireNumber("capacity"),
   overprovision: config.getBoolean("overprovision"),
   doNotRunExtensionsOnOverprovisionedVMs: config.getBoolean("doNotRunExtensionsOnOverprovisionedVMs"),
   vmSize: config.get("vmSize"),
   adminUsername: config.get("adminUsername"),
   workerUser: config.get("workerUser"),
-  workerKind: config.get("workerKind") as WorkerKind | undefined,
+  workerKind: config.get<WorkerKind>("workerKind"),
   installNodejs: config.getBoolean("installNodejs"),
   timeoutSeconds: config.getNumber("timeoutSeconds"),
   healthExtension: config.getBoolean("healthExtension"),
@@ -64,7 +64,7 @@ const workers = new WorkerScaleSet(`${prefix}-workers`, {
   automaticRepairs: config.getBoolean("automaticRepairs")
     ? {
         gracePeriod: config.get("automaticRepairsGracePeriod"),
-        action: config.get("automaticRepairsAction") as RepairAction | undefined,
+        action: config.get<RepairAction>("automaticRepairsAction"),
       }
     : undefined,
 });

@@ -66,7 +66,7 @@ interface WriteFile {
 /** The cloud-init text that ships to every VM of the scale set. Throws an InputPropertiesError
  *  naming each bad option (an empty command, a NUL byte, an unknown mode, …). */
 export function renderCustomData(options: CustomDataOptions): string {
-  const problems = validateCustomDataOptions(options as unknown as Record<string, unknown>);
+  const problems = validateCustomDataOptions(options);
   if (problems.length > 0) {
     throw new pulumi.InputPropertiesError({
       message: `renderCustomData: ${problems.map((p) => p.reason).join("; ")}`,

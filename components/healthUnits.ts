@@ -24,7 +24,7 @@ import {
 import { shellQuote } from "./delivery";
 import { HEALTH_STATE_FILE, renderRecordFunction } from "./healthRecord";
 import { BACKOFF_MAX_SECONDS, LAUNCHER_NO_USABLE_NODE_EXIT } from "./launcher";
-import { RESTART_SEC, UnitSection, WORKER_UNIT_FINAL_EXIT_STATUSES, renderUnitFile } from "./units";
+import { RESTART_SEC, WORKER_UNIT_FINAL_EXIT_STATUSES, renderUnitFile } from "./units";
 import { WAITER_EXIT_OFFSET } from "./waiterContract";
 
 export const HEALTH_SOCKET_UNIT_PATH = `/etc/systemd/system/${HEALTH_SOCKET_UNIT}`;

@@ -21,7 +21,6 @@ import {
   MAX_CUSTOM_DATA_BYTES,
   READER_ROLE_DEFINITION_GUID,
 } from "./defaults";
-import { DeliveryMode } from "./delivery";
 import { scaleSetExtensions } from "./extensions";
 import { automaticRepairsPolicy } from "./health";
 import { NOT_YET_KNOWN, PlainArgs, Unknowable, extensionHoldProblem, validateWorkerScaleSetArgs } from "./validate";
@@ -40,7 +39,7 @@ function plainView(args: WorkerScaleSetArgs): Unknowable<PlainArgs> {
       view[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, notYetKnown(v) ? NOT_YET_KNOWN : v]));
     } else view[key] = value;
   }
-  return view as Unknowable<PlainArgs>;
+  return view;
 }
 
 /** Azure's custom-data limit, checked on the rendered document when every input to it is plain. */

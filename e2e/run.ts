@@ -110,7 +110,7 @@ async function main(): Promise<number> {
   return code;
 }
 
-main()
+void main()
   .catch((e: unknown) => {
     log(e instanceof Error ? e.message : String(e));
     return 1;

@@ -160,7 +160,7 @@ export async function evaluatePolicies(
         violations.push({
           policyName: p.name,
           enforcementLevel: "advisory",
-          message: `can't run policy '${p.name}' during preview: ${(e as Error).message}`,
+          message: `can't run policy '${p.name}' during preview: ${e.message}`,
           urn: subject?.urn,
           resourceName: subject?.name,
         });

@@ -13,6 +13,7 @@ export const proxyInternals: {
   unknownCheckingProxy<T>(props: T): T;
   UnknownValueError: new (...args: any[]) => Error;
   [sentinel: string]: unknown;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module ships no typings: typed above
 } = require("@pulumi/policy/proxy");
 
 const UNKNOWN_SENTINELS = new Set(

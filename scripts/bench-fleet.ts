@@ -120,7 +120,7 @@ function chart(rows: Row[], seedRuns: FleetResult[], seed: number): void {
   const scaleOut = (over: boolean) =>
     rows.filter((r) => r.scaleSets === 1 && !r.first && r.overprovision === over).map((r) => r.result);
   const pts = (rs: FleetResult[], f: (r: FleetResult) => number) =>
-    rs.map((r) => [r.requested, f(r) / 1000]) as [number, number][];
+    rs.map<[number, number]>((r) => [r.requested, f(r) / 1000]);
   const series = [
     { label: "agent p50, plain", color: "#1f6feb", points: pts(scaleOut(false), (r) => r.latency.p50) },
     { label: "bound p50, plain", color: "#1f6feb", dashed: true, points: pts(scaleOut(false), (r) => r.bound.p50) },

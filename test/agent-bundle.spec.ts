@@ -9,9 +9,9 @@ import * as zlib from "zlib";
 import { BUNDLE, ensureBundle, REPO_ROOT, runWaiterProcess } from "../testkit/fake-azure/agentProcess";
 
 // acorn comes with ts-node (a devDependency); it parses exactly one ECMAScript edition.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const acorn: { parse(code: string, opts: { ecmaVersion: number }): unknown } = require("acorn");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+
 const esbuild: typeof import("esbuild") = require("esbuild");
 
 /** Node 12 implements ES2019 in full; ?. and ?? (ES2020) arrived in Node 14. */

@@ -40,7 +40,7 @@ function fakeMachine(files: Record<string, string>, livePids: number[] = []) {
       },
       uptimeSeconds: () => machine.uptime,
       processAlive: (pid: number) => livePids.indexOf(pid) >= 0,
-    } as HealthEnv,
+    },
   };
   return machine;
 }

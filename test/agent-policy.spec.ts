@@ -24,7 +24,8 @@ import {
   retryAfterWithJitterMs,
   targetRatePerS,
 } from "../agent/src/core/pollPolicy";
-import type { ArmPollInput, Pace } from "../agent/src/core/pollPolicy";
+import type { Pace } from "../agent/src/core/pollPolicy";
+import { pollInput } from "../testkit/pollInput";
 import { ARM_READS_PER_PRINCIPAL } from "../agent/src/core/constants";
 import { seededRandom } from "../testkit/fake-azure/virtualEnv";
 
@@ -32,18 +33,7 @@ import { seededRandom } from "../testkit/fake-azure/virtualEnv";
 const BUCKET = 36;
 const REFILL_PER_MS = 12 / 60000;
 
-function input(over: Partial<ArmPollInput>): ArmPollInput {
-  return {
-    reason: "state",
-    attempt: 1,
-    awaitingProof: false,
-    elapsedMs: 0,
-    headers: {},
-    retryAfter: false,
-    random: 0.5,
-    ...over,
-  };
-}
+const input = pollInput;
 
 /** Reads of one VM over `durationMs` of Creating; returns the lowest the bucket got before a read (must stay ≥ 1). */
 function lowestBucket(random: () => number, durationMs: number): { lowest: number; reads: number } {

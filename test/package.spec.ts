@@ -14,7 +14,6 @@ describe("the hpc-workers package", () => {
   });
 
   it("exports the component, the modes and renderCustomData, which finds the bundled waiter from bin/", () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const lib = require("hpc-workers");
     assert.equal(typeof lib.WorkerScaleSet, "function");
     assert.deepEqual(lib.DeliveryMode, { Systemd: "systemd", CloudInit: "cloudInit", CustomScript: "customScript" });

@@ -177,7 +177,7 @@ describe("preview:offline: the CLI end to end", () => {
   it("exits 1 for a failing program, naming the policy, the resource and the reason", () => {
     const r = cli("--program", "test/fixtures/programs/broader-role.ts");
     assert.strictEqual(r.status, EXIT_FAILED, r.stdout + r.stderr);
-    assert.match(r.stdout, /^  mandatory  role-assignment-reader-only  workers-contributor: grants Contributor/m);
+    assert.match(r.stdout, /^ {2}mandatory {2}role-assignment-reader-only {2}workers-contributor: grants Contributor/m);
   });
 
   it("exits 1 with the component's validation message and no stack trace when the program fails", () => {

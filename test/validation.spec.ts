@@ -20,7 +20,7 @@ function rejection(args: WorkerScaleSetArgs, name = "bad"): pulumi.InputProperti
     new WorkerScaleSet(name, args);
   } catch (err) {
     assert.ok(pulumi.InputPropertiesError.isInstance(err), `expected InputPropertiesError, got ${err}`);
-    return err as pulumi.InputPropertiesError;
+    return err;
   }
   assert.fail("the constructor accepted bad arguments");
 }

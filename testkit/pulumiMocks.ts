@@ -178,7 +178,7 @@ const NO_GRAPH = () => ({ dependencies: [], propertyDependencies: {} });
  * record pushed during that call is this request's.
  */
 function recordGraph(recorder: ResourceRecorder): void {
-  const monitor = pulumi.runtime.getMonitor() as unknown as Record<string, Function>;
+  const monitor = pulumi.runtime.getMonitor() as unknown as Record<string, (...args: any[]) => any>;
   for (const method of ["registerResource", "readResource"]) {
     const original = monitor[method].bind(monitor);
     monitor[method] = (req: any, callback: (err: unknown, resp: any) => void) => {

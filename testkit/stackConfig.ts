@@ -143,9 +143,9 @@ export function loadConfig(projectDir: string, stack: string, overrides: Record<
       continue;
     }
     const given = stackConfig[key];
-    if (schema.secret && !(given && typeof given === "object" && "secure" in (given as object))) {
+    if (schema.secret && !(given && typeof given === "object" && "secure" in given)) {
       problems.push(`${key} must be encrypted: pulumi config set --secret ${rawKey} <value>`);
-    } else if (!(given && typeof given === "object" && "secure" in (given as object)) && !matchesType(schema, given)) {
+    } else if (!(given && typeof given === "object" && "secure" in given) && !matchesType(schema, given)) {
       problems.push(`${key} must be of type ${typeName(schema)} (got ${JSON.stringify(given)}): ${origin[key]}`);
     }
     if (schema.secret) secretKeys.push(key);

@@ -203,7 +203,7 @@ export function installSignalCleanup(andThen: () => Promise<void> = async () => 
   if (handlersInstalled) return;
   handlersInstalled = true;
   const onSignal = (code: number) => {
-    killAllTracked()
+    void killAllTracked()
       .then(andThen)
       .finally(() => process.exit(code));
   };

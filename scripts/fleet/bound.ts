@@ -121,7 +121,6 @@ export function boundStartsMs(d: Deployment, forbiddenCounted = FORBIDDEN_COUNTE
       pending[vm.scaleSet].push({ vm, until: phase[vm.scaleSet] + PHASE });
     }
     // Step 3: each set's waiters read at the binding bucket's equal share.
-    const all = reading.reduce((a, b) => a + b, 0);
     const charged = reading.reduce((a, w, j) => a + (t >= rbac[j] || forbiddenCounted ? w : 0), 0);
     const onCompute = reading.reduce((a, w, j) => a + (t >= rbac[j] ? w : 0), 0);
     const rates = reading.map((w, j) => {

@@ -45,15 +45,21 @@ import {
 import { Deployment, VmTimeline, scaleSetStateAt, vmStateAt } from "./platform";
 import { EventLoop, Rng, TokenBucket } from "./sim";
 
-export const IMDS_URL = "http://169.254.169.254";
-export const ARM_URL = "https://management.azure.com";
-export const SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001";
-export const RESOURCE_GROUP = "rg-hpc";
-export const scaleSetId = (j: number): string =>
-  `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.Compute/virtualMachineScaleSets/workers-${j}`;
-export const vmResourceId = (vm: VmTimeline): string => `${scaleSetId(vm.scaleSet)}/virtualMachines/${vm.instance}`;
-/** The instance's vmId (IMDS compute/vmId, and what the extension writes to the kept file). */
-export const vmUuid = (index: number): string => `00000000-0000-0000-0000-${String(index).padStart(12, "0")}`;
+import {
+  IMDS_URL,
+  SUBSCRIPTION_ID,
+  cached,
+  instanceMetadata,
+  response,
+  scaleSetBody,
+  scaleSetId,
+  vmBody,
+  vmResourceId,
+  vmUuid,
+  withHeaders,
+} from "./regionWire";
+
+export { ARM_URL, IMDS_URL, RESOURCE_GROUP, SUBSCRIPTION_ID, scaleSetId, vmResourceId, vmUuid } from "./regionWire";
 
 const bucket = (limit: BucketLimit, now: number): TokenBucket =>
   new TokenBucket(limit.capacity, limit.refillPerSecond / 1000, now);
@@ -349,63 +355,4 @@ export class SimulatedRegion {
       "retry-after": String(COMPUTE_RETRY_AFTER_S),
     });
   }
-}
-
-function response(status: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
-  return { kind: "response", ...jsonAnswer(status, body, headers) };
-}
-
-/** Bodies a large fleet asks for again and again (its VM in a state, its 403), serialised once. */
-const bodies = new Map<string, HttpResult>();
-function cached(status: number, key: string, body: () => unknown, headers: Record<string, string>): HttpResult {
-  let base = bodies.get(key);
-  if (!base) {
-    base = response(status, body());
-    if (bodies.size > 100000) bodies.clear();
-    bodies.set(key, base);
-  }
-  return withHeaders(base, headers);
-}
-
-function withHeaders(res: HttpResult, headers: Record<string, string>): HttpResult {
-  return res.kind === "response" ? { ...res, headers: { ...res.headers, ...headers } } : res;
-}
-
-/** The IMDS instance document, trimmed to what a waiter could use (https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service). */
-function instanceMetadata(vm: VmTimeline): Record<string, unknown> {
-  return {
-    compute: {
-      azEnvironment: "AzurePublicCloud",
-      location: "westeurope",
-      name: `workers-${vm.scaleSet}_${vm.instance}`,
-      resourceGroupName: RESOURCE_GROUP,
-      resourceId: vmResourceId(vm),
-      subscriptionId: SUBSCRIPTION_ID,
-      vmId: vmUuid(vm.index),
-      vmScaleSetName: `workers-${vm.scaleSet}`,
-    },
-    network: { interface: [] },
-  };
-}
-
-/** The fields of a Uniform instance the waiter reads, in the shape of the spec's VirtualMachineScaleSetVM_Get example. */
-function vmBody(vm: VmTimeline, state: string): Record<string, unknown> {
-  return {
-    name: `workers-${vm.scaleSet}_${vm.instance}`,
-    id: vmResourceId(vm),
-    type: "Microsoft.Compute/virtualMachines",
-    instanceId: String(vm.instance),
-    location: "westeurope",
-    properties: { latestModelApplied: true, provisioningState: state, vmId: vmUuid(vm.index) },
-  };
-}
-
-function scaleSetBody(j: number, state: string): Record<string, unknown> {
-  return {
-    name: `workers-${j}`,
-    id: scaleSetId(j),
-    type: "Microsoft.Compute/virtualMachineScaleSets",
-    location: "westeurope",
-    properties: { overprovision: true, orchestrationMode: "Uniform", provisioningState: state },
-  };
 }

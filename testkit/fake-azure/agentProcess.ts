@@ -101,14 +101,14 @@ export function startHealthServer(args: string[]): HealthServerProcess {
   const child = spawn(process.execPath, [BUNDLE, "health-server", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   let onLine: () => void = () => undefined;
-  child.stderr!.on("data", (d: Buffer) => {
+  child.stderr.on("data", (d: Buffer) => {
     stderr += d.toString();
     onLine();
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const ready = new Promise<void>((resolve, reject) => {
     onLine = () => (/serving http:/.test(stderr) ? resolve() : undefined);
-    exited.then((code) => reject(new Error(`health-server exited with ${code}: ${stderr}`)));
+    void exited.then((code) => reject(new Error(`health-server exited with ${code}: ${stderr}`)));
   });
   ready.catch(() => undefined);
   return {

@@ -24,7 +24,7 @@ function main(): void {
       process.exit(2);
     }
   }
-  const str = (k: string) => (typeof opts[k] === "string" ? (opts[k] as string) : undefined);
+  const str = (k: string) => (typeof opts[k] === "string" ? opts[k] : undefined);
   const fake = new FakeAzure({
     resourceId: str("resource-id"),
     vmId: str("vm-id"),
@@ -42,7 +42,7 @@ function main(): void {
       process.exit(1);
     },
   );
-  const stop = () => fake.close().then(() => process.exit(0));
+  const stop = () => void fake.close().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }

@@ -88,14 +88,14 @@ export function launchComponentPlugin(options: LaunchOptions): Promise<PluginPro
     { cwd: options.pwd, env, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise<PluginProcess>((resolve, reject) => {
     let firstLine = "";
     const onExit = (code: number | null, signal: string | null) =>
       reject(new Error(`the plugin exited (${code ?? signal}) before printing its port; stderr:\n${stderr}`));
     child.once("exit", onExit);
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       if (firstLine.endsWith("\n")) return; // the port is read; the rest is the plugin's log
       firstLine += chunk;
       const newline = firstLine.indexOf("\n");
@@ -104,7 +104,7 @@ export function launchComponentPlugin(options: LaunchOptions): Promise<PluginPro
       child.off("exit", onExit);
       const port = Number(firstLine.trim());
       if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        stop(child, exited);
+        void stop(child, exited);
         reject(
           new Error(`the plugin's first stdout line is not a port: ${JSON.stringify(firstLine)}; stderr:\n${stderr}`),
         );

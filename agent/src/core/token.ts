@@ -9,7 +9,7 @@ import { imdsGet } from "./imds";
 
 /** The token response's numbers are strings ("expires_in": "3599"). */
 export function parseToken(body: string, now: number, wall: number): Token | undefined {
-  let j: any;
+  let j: { access_token?: unknown; expires_in?: unknown; expires_on?: unknown } | null;
   try {
     j = JSON.parse(body);
   } catch (e) {
