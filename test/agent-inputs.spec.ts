@@ -47,7 +47,7 @@ describe("agent core: inputs at the edges (flags, IMDS text, Retry-After)", () =
         [["--timeout", "90", "--kept-file"], "--kept-file needs a value"],
         [["--x=1"], "unknown flag --x"],
         [["-x=1"], "unknown flag -x=1"],
-        [["--timeout", "5", "extra"], 'unexpected argument "extra" (the waiter takes only flags)'],
+        [["--timeout", "5", "extra"], 'unexpected argument "extra" (only flags are taken)'],
       ];
       for (const [argv, message] of cases) {
         const got = parseArgs(argv);
