@@ -286,11 +286,21 @@ describe("agent poll policy (pollPolicy.ts)", () => {
       assert.equal(next.periodMs, 20000);
     });
 
-    it("holds every period at four times the time Compute's subscription bucket needs to refill its deficit", () => {
+    it("holds every period at four times the time Compute's subscription bucket needs to refill its deficit, up to a quarter of it", () => {
       assert.equal(drainFloorMs(readCounts({ "x-ms-ratelimit-remaining-resource": "A;30,B;6000" })), 0);
       assert.equal(drainFloorMs(readCounts({ "x-ms-ratelimit-remaining-resource": "A;30,B;5000" })), 120000);
+      assert.equal(drainFloorMs(readCounts({ "x-ms-ratelimit-remaining-resource": "A;30,B;4500" })), 180000);
       const d = armDelayMs(input({ attempt: 3, headers: { "x-ms-ratelimit-remaining-resource": "A;30,B;5500" } }));
       assert.ok(d >= 60000, `${d} ms`);
+    });
+
+    it("waits a deficit beyond a quarter of Compute's subscription bucket once, so a late boot returns when the bucket has refilled", () => {
+      // 1,500 tokens × 4 + 1,500 more × 1 at 33.3/s: 225 s, not 4 × 90 s.
+      assert.equal(drainFloorMs(readCounts({ "x-ms-ratelimit-remaining-resource": "A;30,B;3000" })), 225000);
+      // An empty bucket (its entry known by name): 6,000 + 3 × 1,500 tokens, 315 s, under MAX_PERIOD_MS.
+      assert.equal(drainFloorMs(readCounts({ "x-ms-ratelimit-remaining-resource": "A;30,B;0" }, "B")), 315000);
+      const d = armDelayMs(input({ attempt: 1, headers: { "x-ms-ratelimit-remaining-resource": "A;30,B;3000" } }));
+      assert.ok(d >= 225000 && d <= 225000 * (1 + JITTER), `${d} ms`);
     });
 
     it("makes a fault's backoff the period when it is longer, so the fleet's next update scales what it sees", () => {

@@ -47,10 +47,21 @@
  *   one scale set cannot (its principal allows 25/s): several scale sets are scaling out, and their
  *   boot reads (the contract's first read, which no policy paces) may alone outrun the refill. A
  *   newcomer cannot tell how many share it, and most waiters there read only twice (at boot and
- *   once more), so no rate can be learnt in time: every period is then at least
- *   drainFloorMs = 4 × (C_c − r)/ρ_c, four times what the bucket needs to win back what the
- *   subscription has drawn. Ten sets of 1,000 created at 50/s settle at 0 × 429 with 4 and not
- *   with 3 (bench: 112 429s).
+ *   once more), so no rate can be learnt in time: the second read is scheduled from the deficit
+ *   d = C_c − r alone, and every period is at least drainFloorMs = (d + 3·min(d, C_c/4))/ρ_c.
+ *   Why this shape, for a wave of boots at B/s that lowers the bucket at s/s (s ≥ B − ρ_c):
+ *   - a waiter that booted at deficit d comes back at t + D(d), so the returns of a steady wave
+ *     arrive at B/(1 + s·D'(d)) per second;
+ *   - the part up to C_c/4 (the early boots: their returns land while the wave still draws the
+ *     burst) is waited 4 times over, D' = 4/ρ_c: ten sets of 1,000 created at 50/s settle at
+ *     0 × 429 with 4 and not with 3 (bench: 112 429s);
+ *   - beyond it D' = 1/ρ_c, so the returns arrive at B/(1 + s/ρ_c) ≤ ρ_c: the refill, no more, once
+ *     the wave is over. They land after it when C_c/4 × (1 + 4s/ρ_c) ≥ C_c − the level it ends at,
+ *     i.e. for any wave that lowers the bucket at s ≥ ¾ρ_c (the bench's: 28/s) and for slower
+ *     ones that end above a level to spare. Waiting 4 times over for the whole deficit (up to
+ *     720 s) left the bucket full for ten minutes while late boots slept: p50 2.0 × the bound
+ *     (bench, ten sets of 1,000 plain); a knee at C_c/5 doubles the 429s of a wave at 60/s (the
+ *     boots alone overdraw it: 244 either way at C_c/4).
  * - P never exceeds MAX_PERIOD_MS: 600 s × 30/s = 18,000 instances on Compute's subscription bucket.
  */
 import {
@@ -104,8 +115,10 @@ const FULL = 0.98;
 const FORBIDDEN_BURST_SHARE = 0.8;
 /** The shortest horizon of the 403 rule above: the ARM buckets' refill time. */
 const FORBIDDEN_HORIZON_S = 10;
-/** While Compute's subscription bucket drains, every period is at least this many times what it needs to win back the deficit. */
+/** While Compute's subscription bucket drains, the first DRAIN_KNEE of its capacity in deficit is waited this many times over. */
 const DRAIN_FACTOR = 4;
+/** The deficit, as a share of Compute's subscription capacity, beyond which each further token is waited once (at the refill). */
+const DRAIN_KNEE = 0.25;
 
 /** The counts one answer carried. */
 export interface Counts {
@@ -162,12 +175,17 @@ export function belowFull(counts: Counts): boolean {
   return counts.shared.some((r, i) => r !== undefined && r < full(SHARED[i]));
 }
 
-/** The drain rule's floor: DRAIN_FACTOR × the time Compute's subscription bucket needs to refill its deficit; 0 when it is full. */
+/**
+ * The drain rule's floor: the time Compute's subscription bucket needs to refill its deficit d,
+ * plus (DRAIN_FACTOR − 1) × that time for the part of d up to DRAIN_KNEE × C; 0 when it is full.
+ */
 export function drainFloorMs(counts: Counts): number {
   const r = counts.shared[COMPUTE];
   const b = SHARED[COMPUTE];
   if (r === undefined || r >= full(b)) return 0;
-  return Math.round((DRAIN_FACTOR * (b.capacity - r) * 1000) / b.refillPerSecond);
+  const deficit = b.capacity - r;
+  const margin = (DRAIN_FACTOR - 1) * Math.min(deficit, DRAIN_KNEE * b.capacity);
+  return Math.round(((deficit + margin) * 1000) / b.refillPerSecond);
 }
 
 /**
