@@ -192,14 +192,20 @@ describe("the health endpoint's start script without Node.js: the python3 respon
     assert.deepEqual(await probe(port), { status: 200, body: '{"ApplicationHealthState":"Unhealthy"}' });
   });
 
-  it("exits after the first probe once node exists, so systemd restarts the service into the bundle's server", async () => {
+  it("exits after a probe once node exists, so systemd restarts the service into the bundle's server", async () => {
     fs.writeFileSync(path.join(dir, "node"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-    assert.equal((await probe(port)).status, 200);
+    // It looks for node after each answer, so the previous test's probe may already have ended it;
+    // here, without systemd holding the socket, a probe after that finds it closed.
+    const answered = await probe(port).then(
+      (r) => r.status,
+      () => "closed",
+    );
     const exited = await new Promise<number | null>((resolve) => {
       if (child!.exitCode !== null) return resolve(child!.exitCode);
       child!.on("exit", (code) => resolve(code));
     });
     assert.equal(exited, 0);
+    assert.ok(answered === 200 || answered === "closed", String(answered));
     child = undefined;
   });
 });
