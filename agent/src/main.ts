@@ -1,24 +1,12 @@
-/** Entry point of agent/dist/waiter.js: flags in, exit code out (see core/exitCodes.ts). */
-import { EXIT_CODES, exitCodeFor, parseArgs, runWaiter, USAGE } from "./core/index";
-import { processEnv } from "./io/env";
+/**
+ * Entry point of agent/dist/waiter.js: flags in, exit code out (see core/exitCodes.ts).
+ * `waiter.js [flags]` waits; `waiter.js drain-watcher [flags]` watches Scheduled Events.
+ */
+import { parseArgs, runWaiter, USAGE } from "./core/index";
+import { DRAIN_COMMAND } from "./core/drainArgs";
+import { runCli } from "./io/cli";
+import { drainMain } from "./io/drainCli";
 
-function main(): void {
-  const parsed = parseArgs(process.argv.slice(2));
-  if (parsed.kind === "help") {
-    process.stdout.write(USAGE);
-    process.exit(EXIT_CODES.succeeded);
-  }
-  if (parsed.kind === "error") {
-    process.stderr.write(`waiter: ${parsed.message}\n${USAGE}`);
-    process.exit(EXIT_CODES.usage);
-  }
-  runWaiter(processEnv(), parsed.options).then(
-    (outcome) => process.exit(exitCodeFor(outcome)),
-    (err: Error) => {
-      process.stderr.write(`waiter: internal error: ${(err && err.stack) || err}\n`);
-      process.exit(1);
-    },
-  );
-}
-
-main();
+const argv = process.argv.slice(2);
+if (argv[0] === DRAIN_COMMAND) drainMain(argv.slice(1));
+else runCli("waiter", parseArgs(argv), USAGE, runWaiter);

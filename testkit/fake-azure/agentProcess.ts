@@ -47,11 +47,13 @@ export interface SpawnOptions {
   measureCpu?: boolean;
   /** Sees each chunk of the child's stderr as it arrives (for timing a step after a log line). */
   onStderr?: (chunk: string) => void;
+  /** SIGTERM to the child once this holds for its stderr so far (the drain watcher never exits by itself). */
+  until?: (stderr: string) => boolean;
 }
 
 const CPU_PROBE = `process.on("exit", () => { const u = process.cpuUsage(); try { require("fs").writeSync(3, String(u.user + u.system)); } catch (e) {} });`;
 
-/** node agent/dist/waiter.js ...args; resolves when it exits. */
+/** node agent/dist/waiter.js ...args (`drain-watcher ...` too); resolves when it exits. */
 export function runWaiterProcess(args: string[], opts: SpawnOptions = {}): Promise<WaiterRun> {
   const nodeArgs = opts.measureCpu
     ? ["-e", `${CPU_PROBE} require(${JSON.stringify(BUNDLE)});`, "--", BUNDLE, ...args]
@@ -68,6 +70,7 @@ export function runWaiterProcess(args: string[], opts: SpawnOptions = {}): Promi
   child.stderr!.on("data", (d: Buffer) => {
     stderr += d.toString();
     if (opts.onStderr) opts.onStderr(d.toString());
+    if (opts.until && opts.until(stderr)) child.kill("SIGTERM");
   });
   if (opts.measureCpu) (child.stdio[3] as NodeJS.ReadableStream).on("data", (d: Buffer) => (cpu += d.toString()));
   const killer = setTimeout(() => child.kill("SIGKILL"), opts.killAfterMs ?? 60000);

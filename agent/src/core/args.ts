@@ -20,11 +20,12 @@ export const OVERPROVISIONED_REMOVED =
   "whose Compute bucket (36, +12/min per scale set) makes 1,000 instances wait about 80 minutes; an extension " +
   "that runs only on kept VMs now writes PATH, which costs no ARM read";
 
-export type ParsedArgs =
-  { kind: "run"; options: WaiterOptions } | { kind: "help" } | { kind: "error"; message: string };
+/** A command line read: run with these options, print the usage, or say what is wrong. */
+export type Parsed<O> = { kind: "run"; options: O } | { kind: "help" } | { kind: "error"; message: string };
+export type ParsedArgs = Parsed<WaiterOptions>;
 
 /** Takes a URL given on the command line: http or https, no query or fragment; drops trailing slashes. */
-function baseUrl(flag: string, value: string): string | { error: string } {
+export function baseUrl(flag: string, value: string): string | { error: string } {
   let url: URL;
   try {
     url = new URL(value);
@@ -40,24 +41,41 @@ function baseUrl(flag: string, value: string): string | { error: string } {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
 }
 
+/** The problem with a path given on the command line, if any. */
+export function notAbsolute(flag: string, value: string): string | undefined {
+  return value.charAt(0) !== "/" || value.indexOf("\0") >= 0
+    ? `${flag} must be an absolute path (got "${value}")`
+    : undefined;
+}
+
 const VALUE_FLAGS = ["--imds-url", "--arm-url", "--timeout", "--kept-file"];
 
-/** Pure: argv (without node and the script) to options, or the first problem with a fix. */
-export function parseArgs(argv: string[]): ParsedArgs {
-  const options: WaiterOptions = { imdsUrl: DEFAULT_IMDS_URL, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS };
+export type FlagScan =
+  { kind: "flags"; values: Array<[string, string]> } | { kind: "help" } | { kind: "error"; message: string };
+
+/**
+ * Pure: argv to [flag, value] pairs (`--flag value` or `--flag=value`), for flags that all take
+ * a value; `-h`/`--help` wins. `who` names the program in the message for a stray argument;
+ * `removed` maps a flag that is gone to the message that says why.
+ */
+export function scanFlags(
+  argv: string[],
+  valueFlags: string[],
+  who: string,
+  removed: Record<string, string> = {},
+): FlagScan {
+  const values: Array<[string, string]> = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "-h" || arg === "--help") return { kind: "help" };
     const eq = arg.indexOf("=");
     const flag = arg.indexOf("--") === 0 && eq > 0 ? arg.slice(0, eq) : arg;
-    if (flag === "--overprovisioned") return { kind: "error", message: OVERPROVISIONED_REMOVED };
-    if (VALUE_FLAGS.indexOf(flag) < 0) {
+    if (removed[flag]) return { kind: "error", message: removed[flag] };
+    if (valueFlags.indexOf(flag) < 0) {
       return {
         kind: "error",
         message:
-          arg.indexOf("-") === 0
-            ? `unknown flag ${flag}`
-            : `unexpected argument "${arg}" (the waiter takes only flags)`,
+          arg.indexOf("-") === 0 ? `unknown flag ${flag}` : `unexpected argument "${arg}" (${who} takes only flags)`,
       };
     }
     let value = flag !== arg ? arg.slice(eq + 1) : undefined;
@@ -65,6 +83,17 @@ export function parseArgs(argv: string[]): ParsedArgs {
       if (i + 1 >= argv.length) return { kind: "error", message: `${flag} needs a value` };
       value = argv[++i];
     }
+    values.push([flag, value]);
+  }
+  return { kind: "flags", values };
+}
+
+/** Pure: argv (without node and the script) to options, or the first problem with a fix. */
+export function parseArgs(argv: string[]): ParsedArgs {
+  const scan = scanFlags(argv, VALUE_FLAGS, "the waiter", { "--overprovisioned": OVERPROVISIONED_REMOVED });
+  if (scan.kind !== "flags") return scan;
+  const options: WaiterOptions = { imdsUrl: DEFAULT_IMDS_URL, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS };
+  for (const [flag, value] of scan.values) {
     if (flag === "--timeout") {
       const seconds = /^\s*\d+(\.\d+)?\s*$/.test(value) ? parseFloat(value) : NaN;
       if (!(seconds > 0)) {
@@ -72,9 +101,8 @@ export function parseArgs(argv: string[]): ParsedArgs {
       }
       options.timeoutSeconds = seconds;
     } else if (flag === "--kept-file") {
-      if (value.charAt(0) !== "/" || value.indexOf("\0") >= 0) {
-        return { kind: "error", message: `--kept-file must be an absolute path (got "${value}")` };
-      }
+      const problem = notAbsolute(flag, value);
+      if (problem) return { kind: "error", message: problem };
       options.keptFile = value;
     } else {
       const url = baseUrl(flag, value);

@@ -6,7 +6,8 @@ import { request } from "./http";
 /** setTimeout treats anything above 2^31 - 1 ms as 1 ms; longer waits are done in chunks by the core's loop. */
 const MAX_TIMER_MS = 2147483647;
 
-export function processEnv(): Env {
+/** `name` prefixes every log line: the journal shows which subcommand spoke. */
+export function processEnv(name = "waiter"): Env {
   return {
     // hrtime, not Date.now(): chrony may step the wall clock during early boot.
     now() {
@@ -23,7 +24,7 @@ export function processEnv(): Env {
       return new Promise((resolve) => fs.readFile(path, "utf8", (err, text) => resolve(err ? undefined : text)));
     },
     log(line: string) {
-      process.stderr.write(`waiter: ${line}\n`);
+      process.stderr.write(`${name}: ${line}\n`);
     },
     wallNow: Date.now,
   };

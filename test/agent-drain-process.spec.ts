@@ -1,0 +1,136 @@
+/**
+ * `waiter.js drain-watcher` as a process: the built bundle against FakeAzure's Scheduled Events over
+ * HTTP, draining a real worker process through a stand-in systemctl (testkit/fake-systemctl.sh).
+ */
+import { strict as assert } from "assert";
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { FakeAzure } from "../testkit/fake-azure";
+import { ensureBundle, REPO_ROOT, runWaiterProcess, WaiterRun } from "../testkit/fake-azure/agentProcess";
+
+const FAKE_SYSTEMCTL = path.join(REPO_ROOT, "testkit", "fake-systemctl.sh");
+
+/** A worker whose SIGTERM handler takes 1 s to hand its task back, then exits 0; it writes what happened to `log`. */
+function startWorker(log: string): ChildProcess {
+  const code = `
+    const fs = require("fs");
+    const say = (s) => fs.appendFileSync(${JSON.stringify(log)}, s + " " + Date.now() + "\\n");
+    say("started");
+    setInterval(() => {}, 1000);
+    process.on("SIGTERM", () => { say("SIGTERM"); setTimeout(() => { say("handed back"); process.exit(0); }, 1000); });`;
+  return spawn(process.execPath, ["-e", code], { stdio: "ignore" });
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("drain-watcher process (built bundle against FakeAzure)", function () {
+  this.timeout(60_000);
+  before(() => ensureBundle());
+
+  it("answers a bad flag with code 2 and the fix, --help with 0 and its usage", async () => {
+    const bad = await runWaiterProcess(["drain-watcher", "--drain-seconds", "0"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /drain-watcher: --drain-seconds must be a whole number from 1 to 900 \(got "0"\)/);
+    const stray = await runWaiterProcess(["drain-watcher", "now"]);
+    assert.equal(stray.code, 2);
+    assert.match(stray.stderr, /unexpected argument "now" \(drain-watcher takes only flags\)/);
+    const help = await runWaiterProcess(["drain-watcher", "--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^usage: waiter\.js drain-watcher /);
+  });
+
+  describe("a Preempt for this VM and a Terminate for another, after a slow first call", () => {
+    const fake = new FakeAzure();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drain-"));
+    const workerLog = path.join(dir, "worker.log");
+    let worker: ChildProcess;
+    let run: WaiterRun;
+    let preempt = "";
+    let terminate = "";
+    let firstAnswerAt = 0;
+
+    before(async () => {
+      const url = await fake.listen(0, "127.0.0.1");
+      // Longer than IMDS's usual 5 s timeout: only the watcher's long first-call timeout gets an answer.
+      fake.scheduledEvents.enableDelayMs = 6000;
+      worker = startWorker(workerLog);
+      fs.writeFileSync(path.join(dir, "pid"), String(worker.pid));
+      await waitFor("the worker", () => fs.existsSync(workerLog));
+      let scheduled = false;
+      run = await runWaiterProcess(
+        ["drain-watcher", "--imds-url", url, "--drain-seconds", "5", "--systemctl", FAKE_SYSTEMCTL],
+        {
+          env: { FAKE_SYSTEMCTL_DIR: dir },
+          killAfterMs: 40_000,
+          onStderr: (chunk) => {
+            if (scheduled || !/Scheduled Events answered/.test(chunk)) return;
+            scheduled = true;
+            firstAnswerAt = Date.now();
+            terminate = fake.scheduledEvents.schedule("Terminate", {
+              resources: ["workers-vmss_7"],
+              noticeMs: 300_000,
+            });
+            preempt = fake.scheduledEvents.schedule("Preempt", { noticeMs: 12_000 });
+          },
+          until: (stderr) => /acknowledged/.test(stderr),
+        },
+      );
+    });
+
+    after(async () => {
+      worker.kill("SIGKILL");
+      await fake.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("waits out the slow first call with a single GET", () => {
+      const gets = fake.callsTo("scheduledEvents").filter((c) => c.method === "GET");
+      assert.ok(gets.length >= 2, run.stderr);
+      assert.ok(gets[1].at - gets[0].at >= 6000, "the second GET came after the first answer");
+      assert.match(run.stderr, /drain-watcher: Scheduled Events answered after 6\.\d s/);
+      assert.doesNotMatch(run.stderr, /ETIMEDOUT/, "the first GET was never given up");
+    });
+
+    it("sends the worker SIGTERM, lets its handler finish, then acknowledges before NotBefore", () => {
+      const lines = fs.readFileSync(workerLog, "utf8").trim().split("\n");
+      assert.deepEqual(
+        lines.map((l) => l.replace(/ \d+$/, "")),
+        ["started", "SIGTERM", "handed back"],
+      );
+      const handedBackAt = Number(lines[2].split(" ").pop());
+      const ackAt = fake.scheduledEvents.ackedAt(preempt)!;
+      assert.ok(ackAt >= handedBackAt, "acknowledged after the worker was out");
+      assert.ok(ackAt < fake.scheduledEvents.notBeforeOf(preempt)!, "acknowledged before NotBefore");
+      assert.ok(Number(lines[1].split(" ").pop()) - firstAnswerAt <= 2500, "SIGTERM within a poll of the event");
+      const calls = fs.readFileSync(path.join(dir, "calls"), "utf8");
+      assert.match(calls, /stop --no-block hpc-worker\.service/);
+      assert.doesNotMatch(calls, /kill --signal=SIGKILL/);
+    });
+
+    it("leaves the other VM's Terminate alone and acknowledges only this VM's event", () => {
+      assert.deepEqual(
+        fake.scheduledEvents.acks.map((a) => a.eventIds),
+        [[preempt]],
+      );
+      assert.match(
+        run.stderr,
+        new RegExp(`event ${terminate} Terminate Scheduled .*not this VM \\(workers-vmss_0\\): ignored`),
+      );
+    });
+
+    it("sends the POST as IMDS wants it: Metadata header, no X-Forwarded-For, the documented body", () => {
+      const post = fake.callsTo("scheduledEvents").find((c) => c.method === "POST")!;
+      assert.equal(post.headers["metadata"], "true");
+      assert.equal(post.headers["x-forwarded-for"], undefined);
+      assert.equal(post.query["api-version"], "2020-07-01");
+    });
+  });
+});
