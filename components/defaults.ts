@@ -67,3 +67,20 @@ export const WORKER_UNIT = "hpc-worker.service";
 
 /** OS disk type: Standard SSD works with every VM size (Premium needs an "s" size). */
 export const DEFAULT_OS_DISK_TYPE = "StandardSSD_LRS";
+
+/** `billingProfile.maxPrice` of a Spot scale set when `maxPrice` is not set: "-1 – indicates default price to be
+ *  up-to on-demand", so a VM is never evicted for price. https://learn.microsoft.com/rest/api/compute/virtual-machine-scale-sets/create-or-update (BillingProfile) */
+export const DEFAULT_MAX_PRICE = -1;
+
+/** A Spot max price is in US dollars, "using up to five decimal places".
+ *  https://learn.microsoft.com/azure/virtual-machine-scale-sets/use-spot */
+export const MAX_PRICE_DECIMALS = 5;
+
+/** What happens to an evicted Spot VM: deleted, not deallocated ("only use the autoscale feature on Azure Spot
+ *  Virtual Machine Scale Sets when you set the eviction policy to delete", same page). */
+export const SPOT_EVICTION_POLICY = "Delete";
+
+/** terminateNotificationProfile.notBeforeTimeout "can take any value between 5 and 15 minutes in ISO 8601 format".
+ *  https://learn.microsoft.com/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-terminate-notification */
+export const MIN_TERMINATE_NOTIFICATION_SECONDS = 300;
+export const MAX_TERMINATE_NOTIFICATION_SECONDS = 900;

@@ -17,6 +17,16 @@ export {
   CustomDataTooLargeError,
 } from "./customData";
 export { validateWorkerScaleSetArgs, sshKeyProblem } from "./validate";
+export {
+  Priority,
+  DEFAULT_DRAIN_SECONDS,
+  MAX_DRAIN_SECONDS,
+  SPOT_MAX_DRAIN_SECONDS,
+  drainWithin,
+  evictionProfile,
+  isoDurationSeconds,
+  spotProblems,
+} from "./spot";
 export { WorkerScaleSetArgs, ImageReference } from "./workerScaleSetArgs";
 export {
   WorkerScaleSet,

@@ -6,6 +6,10 @@
 import type { InputPropertyErrorDetails } from "@pulumi/pulumi";
 import { MAX_SINGLE_PLACEMENT_GROUP_CAPACITY, MAX_UNIFORM_CAPACITY } from "./defaults";
 import { DeliveryMode, WorkerKind } from "./delivery";
+import { spotProblems } from "./spot";
+import { NOT_YET_KNOWN, Unknowable, enumChoice, known, problem, show } from "./validateBase";
+
+export { NOT_YET_KNOWN, Unknowable } from "./validateBase";
 
 /** Azure's reserved Linux admin names. https://learn.microsoft.com/azure/virtual-machines/linux/faq#what-are-the-username-requirements-when-creating-a-vm- */
 export const RESERVED_ADMIN_USERNAMES = new Set([
@@ -59,8 +63,6 @@ export const MAX_TAG_VALUE_LENGTH = 256;
 /** A week; longer waits point at a stuck deployment rather than a slow one. */
 export const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
-export type Unknowable<T> = { [K in keyof T]?: unknown };
-
 /** The arguments as the validator sees them: anything not yet plain is left out. */
 export interface PlainArgs {
   resourceGroupName: unknown;
@@ -83,26 +85,13 @@ export interface PlainArgs {
   imdsUrl: unknown;
   armUrl: unknown;
   tags: unknown;
+  priority: unknown;
+  maxPrice: unknown;
+  terminateNotification: unknown;
+  drainSeconds: unknown;
 }
-
-/** Marks a value that is an Output or a Promise: known only at deployment. */
-export const NOT_YET_KNOWN: unique symbol = Symbol("not yet known");
 
 type Check = (args: Unknowable<PlainArgs>) => InputPropertyErrorDetails[];
-
-function problem(propertyPath: string, reason: string): InputPropertyErrorDetails {
-  return { propertyPath, reason: `${propertyPath} ${reason}` };
-}
-
-function known(value: unknown): boolean {
-  return value !== NOT_YET_KNOWN && value !== undefined;
-}
-
-function show(value: unknown): string {
-  return typeof value === "string"
-    ? JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)
-    : String(value);
-}
 
 const requireKnownOrOutput =
   (property: keyof PlainArgs, fix: string): Check =>
@@ -125,13 +114,6 @@ const optionalBoolean =
     const v = args[property];
     return !known(v) || typeof v === "boolean" ? [] : [problem(property, `must be true or false (got ${show(v)})`)];
   };
-
-/** An enum's allowed values, named so that the sentence reads the same in every SDK's language. */
-function enumChoice(typeName: string, values: Record<string, string>): string {
-  return `a ${typeName}: one of ${Object.values(values)
-    .map((a) => `"${a}"`)
-    .join(", ")}`;
-}
 
 const oneOf =
   (property: keyof PlainArgs, values: Record<string, string>, typeName: string): Check =>
@@ -379,6 +361,7 @@ const CHECKS: Check[] = [
   url("imdsUrl"),
   url("armUrl"),
   checkTags,
+  spotProblems,
 ];
 
 /** Every problem with the plain arguments; empty when they are fine. The custom-data size is

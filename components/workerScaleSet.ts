@@ -22,6 +22,7 @@ import {
   READER_ROLE_DEFINITION_GUID,
 } from "./defaults";
 import { DeliveryMode, customScriptCommand } from "./delivery";
+import { resolvedEvictionProfile } from "./spot";
 import { NOT_YET_KNOWN, PlainArgs, Unknowable, validateWorkerScaleSetArgs } from "./validate";
 import { WorkerScaleSetArgs } from "./workerScaleSetArgs";
 
@@ -146,6 +147,11 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
       })
       .apply((options) => renderCustomData(options));
     const adminUsername = pulumi.output(args.adminUsername ?? DEFAULT_ADMIN_USERNAME);
+    const eviction = pulumi
+      .all([args.priority, args.maxPrice, args.terminateNotification, args.drainSeconds])
+      .apply(([priority, maxPrice, terminateNotification, drainSeconds]) =>
+        resolvedEvictionProfile(name, { priority, maxPrice, terminateNotification, drainSeconds }),
+      );
 
     const scaleSet = new compute.VirtualMachineScaleSet(
       `${name}-vmss`,
@@ -184,6 +190,10 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
               managedDisk: { storageAccountType: DEFAULT_OS_DISK_TYPE },
             },
           },
+          priority: eviction.priority,
+          evictionPolicy: eviction.evictionPolicy,
+          billingProfile: eviction.billingProfile,
+          scheduledEventsProfile: eviction.scheduledEventsProfile,
           networkProfile: {
             networkInterfaceConfigurations: [
               {
@@ -212,7 +222,8 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
         },
         tags: args.tags,
       },
-      { parent: this },
+      // Spot can be chosen only when a scale set is created ("setting the Spot flag is only supported at creation time").
+      { parent: this, replaceOnChanges: ["virtualMachineProfile.priority"] },
     );
     this.scaleSetId = scaleSet.id;
     this.scaleSetName = scaleSet.name;

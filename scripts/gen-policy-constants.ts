@@ -15,7 +15,7 @@ const ROOT = path.resolve(__dirname, "..");
 const SOURCE = "components/defaults.ts";
 export const POLICY_CONSTANTS_FILE = path.join(ROOT, "policy", "generated", "constants.ts");
 
-/** What the pack reads: the shipped paths it recognises, the platform limit and the role it expects. */
+/** What the pack reads: the shipped paths it recognises, the platform limits, the role it expects and what Azure accepts for Spot. */
 export const POLICY_CONSTANT_NAMES = [
   "MAX_CUSTOM_DATA_BYTES",
   "READER_ROLE_DEFINITION_GUID",
@@ -23,6 +23,10 @@ export const POLICY_CONSTANT_NAMES = [
   "LAUNCHER_PATH",
   "WORKER_COMMAND_PATH",
   "WORKER_UNIT",
+  "DEFAULT_MAX_PRICE",
+  "MAX_PRICE_DECIMALS",
+  "MIN_TERMINATE_NOTIFICATION_SECONDS",
+  "MAX_TERMINATE_NOTIFICATION_SECONDS",
 ] as const satisfies readonly (keyof typeof defaults)[];
 
 /** The `/** … *\/` comment right above `export const NAME`, if any. */

@@ -41,7 +41,7 @@ describe("drain-watcher process (built bundle against FakeAzure)", function () {
     assert.match(bad.stderr, /drain-watcher: --drain-seconds must be a whole number from 1 to 900 \(got "0"\)/);
     const stray = await runWaiterProcess(["drain-watcher", "now"]);
     assert.equal(stray.code, 2);
-    assert.match(stray.stderr, /unexpected argument "now" \(drain-watcher takes only flags\)/);
+    assert.match(stray.stderr, /unexpected argument "now" \(only flags are taken\)/);
     const help = await runWaiterProcess(["drain-watcher", "--help"]);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^usage: waiter\.js drain-watcher /);

@@ -545,7 +545,7 @@ describe("policy pack: metadata and helpers", () => {
       );
     }
     assert.strictEqual(policies.length, resourcePolicies.length + stackPolicies.length);
-    assert.strictEqual(policies.length, 10);
+    assert.strictEqual(policies.length, 11);
     assert.strictEqual(PACK_NAME, "hpc-workers");
   });
 

@@ -9,6 +9,11 @@ import * as path from "path";
 import * as YAML from "yaml";
 import {
   DEFAULT_ADMIN_USERNAME,
+  DEFAULT_DRAIN_SECONDS,
+  DEFAULT_MAX_PRICE,
+  MAX_PRICE_DECIMALS,
+  Priority,
+  SPOT_MAX_DRAIN_SECONDS,
   DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
   DEFAULT_IMAGE,
   DEFAULT_INSTALL_NODEJS,
@@ -109,6 +114,30 @@ const INPUTS: InputRow[] = [
   },
   { name: "installNodejs", type: BOOLEAN, required: false, states: [defaultIs(DEFAULT_INSTALL_NODEJS)] },
   { name: "timeoutSeconds", type: NUMBER, required: false, states: [defaultIs(DEFAULT_WAITER_TIMEOUT_SECONDS)] },
+  {
+    name: "priority",
+    type: ref("Priority"),
+    required: false,
+    states: [...Object.values(Priority), defaultIs(Priority.Regular), "replaces the scale set"],
+  },
+  {
+    name: "maxPrice",
+    type: NUMBER,
+    required: false,
+    states: [defaultIs(DEFAULT_MAX_PRICE), `${MAX_PRICE_DECIMALS} decimals`],
+  },
+  {
+    name: "terminateNotification",
+    type: STRING,
+    required: false,
+    states: ["PT5M to PT15M", "Not with Spot", defaultIs("unset")],
+  },
+  {
+    name: "drainSeconds",
+    type: NUMBER,
+    required: false,
+    states: [defaultIs(DEFAULT_DRAIN_SECONDS), `at most ${SPOT_MAX_DRAIN_SECONDS} with Spot`, "SIGTERM"],
+  },
   { name: "imdsUrl", type: STRING, required: false },
   { name: "armUrl", type: STRING, required: false },
   { name: "tags", type: STRING_MAP, required: false, states: [`at most ${MAX_TAGS}`] },
@@ -217,8 +246,8 @@ describe("the hpc-workers provider, started from PulumiPlugin.yaml as the Pulumi
       }
     });
 
-    it("serves DeliveryMode and WorkerKind as string enums with the TypeScript constants' members", () => {
-      for (const [name, constant] of Object.entries({ DeliveryMode, WorkerKind })) {
+    it("serves DeliveryMode, WorkerKind and Priority as string enums with the TypeScript constants' members", () => {
+      for (const [name, constant] of Object.entries({ DeliveryMode, WorkerKind, Priority })) {
         const type = schema.types?.[`${PACKAGE}:index:${name}`];
         assert.ok(type && "enum" in type, `${name} is not an enum type`);
         assert.equal(type.type, "string");

@@ -1,6 +1,5 @@
 /** The drain watcher's command line: `waiter.js drain-watcher [flags]`. */
-import { baseUrl, notAbsolute, scanFlags } from "./args";
-import type { Parsed } from "./args";
+import { absolutePath, baseUrl, scanFlags } from "./args";
 import {
   DEFAULT_DRAIN_SECONDS,
   DEFAULT_IMDS_URL,
@@ -10,6 +9,9 @@ import {
 } from "./constants";
 import type { DrainOptions } from "./types";
 
+/** A command line read: run with these options, print the usage, or say what is wrong. */
+export type Parsed<O> = { kind: "run"; options: O } | { kind: "help" } | { kind: "error"; message: string };
+
 export const DRAIN_COMMAND = "drain-watcher";
 
 export const DRAIN_USAGE = `usage: waiter.js ${DRAIN_COMMAND} [--imds-url URL] [--drain-seconds N] [--unit UNIT] [--systemctl PATH]
@@ -18,33 +20,34 @@ default ${DEFAULT_DRAIN_SECONDS}; never past NotBefore), then the acknowledgemen
 `;
 
 export function parseDrainArgs(argv: string[]): Parsed<DrainOptions> {
-  const scan = scanFlags(argv, ["--imds-url", "--drain-seconds", "--unit", "--systemctl"], DRAIN_COMMAND);
-  if (scan.kind !== "flags") return scan;
   const options: DrainOptions = {
     imdsUrl: DEFAULT_IMDS_URL,
     drainSeconds: DEFAULT_DRAIN_SECONDS,
     unit: DEFAULT_WORKER_UNIT,
     systemctl: DEFAULT_SYSTEMCTL,
   };
-  for (const [flag, value] of scan.values) {
-    let problem: string | undefined;
+  const scan = scanFlags(argv, ["--imds-url", "--drain-seconds", "--unit", "--systemctl"], (flag, value) => {
     if (flag === "--drain-seconds") {
-      const n = /^\s*\d+\s*$/.test(value) ? parseInt(value, 10) : NaN;
-      if (!(n >= 1 && n <= MAX_DRAIN_SECONDS))
-        problem = `--drain-seconds must be a whole number from 1 to ${MAX_DRAIN_SECONDS} (got "${value}")`;
-      options.drainSeconds = n;
-    } else if (flag === "--unit") {
-      if (!/^[\w@.:-]+\.service$/.test(value)) problem = `--unit must name a .service unit (got "${value}")`;
-      options.unit = value;
-    } else if (flag === "--systemctl") {
-      problem = notAbsolute(flag, value);
-      options.systemctl = value;
-    } else {
-      const url = baseUrl(flag, value);
-      if (typeof url !== "string") problem = url.error;
-      else options.imdsUrl = url;
+      options.drainSeconds = /^\s*\d+\s*$/.test(value) ? parseInt(value, 10) : NaN;
+      const n = options.drainSeconds;
+      return n >= 1 && n <= MAX_DRAIN_SECONDS
+        ? undefined
+        : `--drain-seconds must be a whole number from 1 to ${MAX_DRAIN_SECONDS} (got "${value}")`;
     }
-    if (problem) return { kind: "error", message: problem };
-  }
+    if (flag === "--unit") {
+      options.unit = value;
+      return /^[\w@.:-]+\.service$/.test(value) ? undefined : `--unit must name a .service unit (got "${value}")`;
+    }
+    if (flag === "--systemctl") {
+      options.systemctl = value;
+      return absolutePath(flag, value);
+    }
+    const url = baseUrl(flag, value);
+    if (typeof url !== "string") return url.error;
+    options.imdsUrl = url;
+    return undefined;
+  });
+  if (scan === "help") return { kind: "help" };
+  if (scan) return { kind: "error", message: scan.error };
   return { kind: "run", options };
 }

@@ -1,6 +1,6 @@
 /** One subcommand's shell: its parsed flags in, the exit code out (see core/exitCodes.ts). */
 import { EXIT_CODES, exitCodeFor } from "../core/exitCodes";
-import type { Parsed } from "../core/args";
+import type { Parsed } from "../core/drainArgs";
 import type { Env, Outcome } from "../core/types";
 import { processEnv } from "./env";
 
