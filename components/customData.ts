@@ -12,10 +12,14 @@ import {
   DEFAULT_WORKER_USER,
   LAUNCHER_PATH,
   MAX_CUSTOM_DATA_BYTES,
+  NODE_INSTALLER_PATH,
   WAITER_PATH,
   WORKER_COMMAND_PATH,
 } from "./defaults";
-import { DeliveryMode, UNIT_PATH, WorkerKind, modeCloudConfig, renderLauncher, renderWorkerUnit } from "./delivery";
+import { DeliveryMode, WorkerKind, modeCloudConfig } from "./delivery";
+import { renderLauncher } from "./launcher";
+import { renderNodeInstaller } from "./nodeInstall";
+import { NODE_INSTALL_UNIT_PATH, UNIT_PATH, renderNodeInstallUnit, renderWorkerUnit } from "./units";
 import { validateCustomDataOptions } from "./validate";
 import { loadAgentBundle } from "./waiterContract";
 
@@ -30,7 +34,8 @@ export interface CustomDataOptions {
   workerKind?: WorkerKind;
   /** Whether the scale set overprovisions; the waiter then also waits out the cull. Default DEFAULT_OVERPROVISION. */
   overprovision?: boolean;
-  /** Install Ubuntu/Debian's `nodejs` package at first boot. Default DEFAULT_INSTALL_NODEJS. */
+  /** Install Ubuntu/Debian's `nodejs` package at first boot, retrying until timeoutSeconds, when the
+   *  image has no `node` (hpc-node-install.service). Default DEFAULT_INSTALL_NODEJS. */
   installNodejs?: boolean;
   /** Waiter `--timeout`; default: the agent's own default. */
   timeoutSeconds?: number;
@@ -79,6 +84,7 @@ export function renderCustomData(options: CustomDataOptions): string {
         timeoutSeconds: options.timeoutSeconds,
         imdsUrl: options.imdsUrl,
         armUrl: options.armUrl,
+        installNodejs,
       }),
       permissions: "0755",
     },
@@ -88,7 +94,8 @@ export function renderCustomData(options: CustomDataOptions): string {
       encoding: "b64",
       permissions: "0644",
     },
-    { path: UNIT_PATH, content: renderWorkerUnit({ workerUser, workerKind }), permissions: "0644" },
+    { path: UNIT_PATH, content: renderWorkerUnit({ workerUser, workerKind, installNodejs }), permissions: "0644" },
+    ...(installNodejs ? nodeInstallFiles(options.timeoutSeconds) : []),
     ...mode.extraFiles,
   ];
 
@@ -100,15 +107,22 @@ export function renderCustomData(options: CustomDataOptions): string {
       { name: workerUser, gecos: "hpc-workers worker", shell: "/bin/bash", lock_passwd: true },
     ];
   }
-  if (installNodejs) {
-    // Installed in cloud-final before per-boot scripts and runcmd, so every trigger finds node.
-    config.packages = ["nodejs"];
-  }
   config.write_files = files;
   if (mode.runcmd.length > 0) config.runcmd = mode.runcmd;
 
   const body = YAML.stringify(config, { lineWidth: 0, minContentWidth: 0 });
   return `${CLOUD_CONFIG_HEADER}\n# hpc-workers: delivery=${options.delivery}; worker logs: journalctl -u hpc-worker\n${body}`;
+}
+
+/**
+ * The Node.js installer and its unit. Not cloud-init's `packages:`: that module runs once per
+ * instance, may give up on a dpkg lock held at first boot, and its failure strands the VM.
+ */
+function nodeInstallFiles(deadlineSeconds: number | undefined): WriteFile[] {
+  return [
+    { path: NODE_INSTALLER_PATH, content: renderNodeInstaller({ deadlineSeconds }), permissions: "0755" },
+    { path: NODE_INSTALL_UNIT_PATH, content: renderNodeInstallUnit(), permissions: "0644" },
+  ];
 }
 
 export interface EncodedCustomData {

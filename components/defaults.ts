@@ -23,13 +23,14 @@ export const DEFAULT_WORKER_USER = "hpcworker";
 /** As the platform's own default for a scale set. */
 export const DEFAULT_OVERPROVISION = true;
 
-/** Extra VMs of an overprovisioned scale-out never run extensions (so never the CSE worker). */
+/** Extra VMs of an overprovisioned scale-out never run extensions, so never the kept proof (components/extensions.ts). */
 export const DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS = true;
 
 /** Model changes reach existing VMs only when the user upgrades them. */
 export const DEFAULT_UPGRADE_POLICY = "Manual";
 
-/** Install Debian/Ubuntu's `nodejs` at first boot when `node` is missing. */
+/** Install Debian/Ubuntu's `nodejs` at first boot when `node` is missing (hpc-node-install.service, not
+ *  cloud-init's `packages:` module, which runs once per instance and gives up on a held dpkg lock). */
 export const DEFAULT_INSTALL_NODEJS = true;
 
 /** Upper bound on instances of a Uniform scale set with a platform image and singlePlacementGroup false.
@@ -64,6 +65,13 @@ export const WORKER_COMMAND_PATH = "/etc/hpc-workers/worker-command";
 export const KEPT_FILE_PATH = "/var/lib/hpc-workers/kept";
 /** One journald unit for every mode: `journalctl -u hpc-worker`. */
 export const WORKER_UNIT = "hpc-worker.service";
+/** The root installer of Node.js (installNodejs) and the unit that runs it, pulled in by WORKER_UNIT. */
+export const NODE_INSTALLER_PATH = `${INSTALL_DIR}/install-node`;
+export const NODE_INSTALL_UNIT = "hpc-node-install.service";
+/** A unit's short name, as people type it: `journalctl -u hpc-worker`, `systemctl restart hpc-worker`. */
+export function shortUnitName(unit: string): string {
+  return unit.replace(/\.service$/, "");
+}
 
 /** OS disk type: Standard SSD works with every VM size (Premium needs an "s" size). */
 export const DEFAULT_OS_DISK_TYPE = "StandardSSD_LRS";

@@ -1,6 +1,6 @@
 /**
- * What runs on the VM, per delivery mode. Every mode installs the same launcher and the
- * same `hpc-worker.service` unit; the modes differ only in what starts that unit:
+ * What runs on the VM, per delivery mode. Every mode installs the same launcher (launcher.ts)
+ * and the same units (units.ts); the modes differ only in what starts `hpc-worker.service`:
  *
  * - systemd:      cloud-init enables it (`--now --no-block`), so it starts on every boot;
  * - cloudInit:    a per-boot script starts it (`--no-block`) on every boot;
@@ -9,8 +9,7 @@
  * Nothing here waits: every trigger returns at once, and the waiting happens inside the
  * unit (Type=exec), whose start job completes as soon as the launcher is exec'd.
  */
-import { KEPT_FILE_PATH, LAUNCHER_PATH, WAITER_PATH, WORKER_COMMAND_PATH, WORKER_UNIT } from "./defaults";
-import { WAITER_EXIT_OFFSET, WAITER_FINAL_EXIT_CODES } from "./waiterContract";
+import { KEPT_FILE_PATH, WORKER_UNIT } from "./defaults";
 
 /** How the worker is triggered on the VM. The launcher and the waiter are the same in every mode. */
 export const DeliveryMode = {
@@ -34,17 +33,6 @@ export type WorkerKind = (typeof WorkerKind)[keyof typeof WorkerKind];
 
 /** Where cloud-init looks for scripts to run on every boot (cc_scripts_per_boot). */
 export const PER_BOOT_SCRIPT_PATH = "/var/lib/cloud/scripts/per-boot/hpc-worker";
-export const UNIT_PATH = `/etc/systemd/system/${WORKER_UNIT}`;
-
-/** Restart delay after the worker fails; the launcher adds exponential back-off on top. */
-export const RESTART_SEC = 10;
-/** Launcher back-off: first extra delay, cap, and how long a run must last to reset it. */
-export const BACKOFF_INITIAL_SECONDS = 5;
-export const BACKOFF_MAX_SECONDS = 300;
-export const BACKOFF_RESET_AFTER_SECONDS = 600;
-
-/** Exit code of the launcher when `node` is missing (sysexits EX_UNAVAILABLE; systemd retries). */
-export const LAUNCHER_NO_NODE_EXIT = 69;
 
 export interface LauncherOptions {
   /** The scale set overprovisions: the waiter also waits for the kept file (--kept-file KEPT_FILE_PATH). */
@@ -68,115 +56,6 @@ export function waiterArguments(options: LauncherOptions): string[] {
   return args;
 }
 
-/**
- * The launcher: back off if the worker is crash-looping, wait for `Succeeded`, then become
- * the worker. The command is read from a file, so no quoting layer ever touches it, and the
- * trailing `x` keeps any trailing newlines that `$(...)` would strip.
- * The four variables at the top are the only paths; tests swap them for stubs.
- */
-export function renderLauncher(options: LauncherOptions): string {
-  const waiterArgs = waiterArguments(options).map(shellQuote).join(" ");
-  return `#!/bin/sh
-# hpc-workers launcher: runs inside ${WORKER_UNIT} in every delivery mode.
-# Waits until Azure reports this VM Succeeded, then execs the worker command.
-# Logs: journalctl -u ${WORKER_UNIT.replace(/\.service$/, "")}
-set -u
-NODE=node
-WAITER=${WAITER_PATH}
-WORKER_COMMAND_FILE=${WORKER_COMMAND_PATH}
-WORKER_SHELL=/bin/sh
-
-# A worker that keeps failing soon after it starts is restarted ever more slowly;
-# a run longer than ${BACKOFF_RESET_AFTER_SECONDS} s resets the back-off.
-state_file="\${RUNTIME_DIRECTORY:-/tmp}/backoff"
-now=$(date +%s)
-delay=0
-if [ -r "$state_file" ] && read -r last_start last_delay < "$state_file"; then
-  if [ $((now - last_start)) -lt ${BACKOFF_RESET_AFTER_SECONDS} ]; then
-    delay=$((last_delay * 2))
-    [ "$delay" -lt ${BACKOFF_INITIAL_SECONDS} ] && delay=${BACKOFF_INITIAL_SECONDS}
-    [ "$delay" -gt ${BACKOFF_MAX_SECONDS} ] && delay=${BACKOFF_MAX_SECONDS}
-  fi
-fi
-echo "$((now + delay)) $delay" > "$state_file" 2>/dev/null || true
-if [ "$delay" -gt 0 ]; then
-  echo "hpc-workers: the worker stopped soon after its last start; backing off $delay s" >&2
-  sleep "$delay"
-fi
-
-if ! command -v "$NODE" >/dev/null 2>&1; then
-  echo "hpc-workers: node is not installed; set installNodejs or use an image with Node.js >= 12; retrying later" >&2
-  exit ${LAUNCHER_NO_NODE_EXIT}
-fi
-
-"$NODE" "$WAITER" ${waiterArgs}
-waiter_status=$?
-if [ "$waiter_status" -ne 0 ]; then
-  echo "hpc-workers: the waiter exited with $waiter_status; the worker is not started (unit exit status $((${WAITER_EXIT_OFFSET} + waiter_status)))" >&2
-  exit $((${WAITER_EXIT_OFFSET} + waiter_status))
-fi
-
-if ! command=$(cat "$WORKER_COMMAND_FILE" && printf x); then
-  echo "hpc-workers: cannot read $WORKER_COMMAND_FILE; the worker is not started" >&2
-  exit 66
-fi
-command=\${command%x}
-echo "hpc-workers: this VM is Succeeded; starting the worker" >&2
-exec "$WORKER_SHELL" -c "$command"
-`.replace(/ \n/g, "\n");
-}
-
-type UnitSection = Array<[string, string | number]>;
-
-/** INI-style unit text from key/value pairs; every value here is fixed or validated. */
-function renderUnitFile(sections: Record<string, UnitSection>): string {
-  return Object.entries(sections)
-    .map(([name, entries]) => `[${name}]\n${entries.map(([k, v]) => `${k}=${v}`).join("\n")}\n`)
-    .join("\n");
-}
-
-/**
- * The one unit every mode uses. Type=exec: the start job is done once the launcher is
- * exec'd, so multi-user.target and cloud-final are never held and no start timeout
- * applies to the wait. The waiter's final codes (gone, failed, usage, timeout) must not
- * restart-loop.
- */
-export function renderWorkerUnit(options: { workerUser: string; workerKind: WorkerKind }): string {
-  const service: UnitSection = [
-    ["Type", "exec"],
-    ["User", options.workerUser],
-    ["WorkingDirectory", "~"],
-    ["ExecStart", LAUNCHER_PATH],
-    ["Restart", "on-failure"],
-    ["RestartSec", RESTART_SEC],
-    ["RestartPreventExitStatus", WAITER_FINAL_EXIT_CODES.join(" ")],
-    ["RuntimeDirectory", "hpc-workers"],
-    ["RuntimeDirectoryPreserve", "restart"],
-    ["SyslogIdentifier", WORKER_UNIT.replace(/\.service$/, "")],
-  ];
-  switch (options.workerKind) {
-    case WorkerKind.Foreground:
-      break;
-    case WorkerKind.Forking:
-      // The command exits once its daemon is forked; staying active keeps the daemon's cgroup alive.
-      service.push(["RemainAfterExit", "yes"]);
-      break;
-    default:
-      return assertNever(options.workerKind, "workerKind");
-  }
-  return renderUnitFile({
-    Unit: [
-      ["Description", "hpc-workers worker (starts once Azure reports this VM Succeeded)"],
-      ["Wants", "network-online.target"],
-      ["After", "network-online.target"],
-      // Restarts are paced by RestartSec and the launcher's back-off; never give up for good.
-      ["StartLimitIntervalSec", 0],
-    ],
-    Service: service,
-    Install: [["WantedBy", "multi-user.target"]],
-  });
-}
-
 /** cloudInit mode: start the unit and return at once, so cloud-final is never held. */
 export function renderPerBootScript(): string {
   return `#!/bin/sh
@@ -187,8 +66,9 @@ exec systemctl start --no-block ${WORKER_UNIT}
 
 /**
  * customScript mode: the extension's commandToExecute. It queues a transient unit ordered
- * after cloud-final (which writes the launcher and installs Node.js) and returns at once,
- * so the extension succeeds and the VM can reach `Succeeded`.
+ * after cloud-final and returns at once, so the extension succeeds and the VM can reach
+ * `Succeeded`. After= is only an order: when cloud-final failed, or is not in the boot's
+ * transaction at all, the unit starts anyway, and the launcher waits for Node.js on its own.
  */
 export function customScriptCommand(): string {
   return [

@@ -1,14 +1,14 @@
 export * from "./defaults";
+export { DeliveryMode, WorkerKind, customScriptCommand, renderPerBootScript, PER_BOOT_SCRIPT_PATH } from "./delivery";
+export { renderLauncher, LAUNCHER_NO_USABLE_NODE_EXIT } from "./launcher";
+export { renderNodeInstaller } from "./nodeInstall";
 export {
-  DeliveryMode,
-  WorkerKind,
-  customScriptCommand,
-  renderLauncher,
   renderWorkerUnit,
-  renderPerBootScript,
-  PER_BOOT_SCRIPT_PATH,
+  renderNodeInstallUnit,
   UNIT_PATH,
-} from "./delivery";
+  NODE_INSTALL_UNIT_PATH,
+  WORKER_UNIT_FINAL_EXIT_STATUSES,
+} from "./units";
 export {
   renderCustomData,
   encodeCustomData,
@@ -28,11 +28,18 @@ export {
   spotProblems,
 } from "./spot";
 export { WorkerScaleSetArgs, ImageReference } from "./workerScaleSetArgs";
+export { WorkerScaleSet, WORKER_SCALE_SET_TYPE } from "./workerScaleSet";
 export {
-  WorkerScaleSet,
-  WORKER_SCALE_SET_TYPE,
   CUSTOM_SCRIPT_PUBLISHER,
   CUSTOM_SCRIPT_TYPE,
   CUSTOM_SCRIPT_TYPE_HANDLER_VERSION,
-} from "./workerScaleSet";
+  START_EXTENSION_NAME,
+  KEPT_EXTENSION_NAME,
+  KEPT_PROOF_IMDS_TRIES,
+  KEPT_PROOF_MAX_SECONDS,
+  ExtensionOptions,
+  ScaleSetExtension,
+  keptFileCommand,
+  renderExtensions,
+} from "./extensions";
 export { armGuid } from "./armGuid";

@@ -4,7 +4,7 @@
  * user fixes them all in one round, and each reason names the property and the fix.
  */
 import type { InputPropertyErrorDetails } from "@pulumi/pulumi";
-import { MAX_SINGLE_PLACEMENT_GROUP_CAPACITY, MAX_UNIFORM_CAPACITY } from "./defaults";
+import { DEFAULT_OVERPROVISION, MAX_SINGLE_PLACEMENT_GROUP_CAPACITY, MAX_UNIFORM_CAPACITY } from "./defaults";
 import { DeliveryMode, WorkerKind } from "./delivery";
 import { spotProblems } from "./spot";
 import { NOT_YET_KNOWN, Unknowable, enumChoice, known, problem, show } from "./validateBase";
@@ -134,6 +134,26 @@ const checkCapacity: Check = (args) => {
       ? "; above 100, set singlePlacementGroup to false"
       : "";
   return [problem("capacity", `must be an integer from 0 to ${limit} (got ${show(v)})${why}`)];
+};
+
+/**
+ * With overprovisioning, the extension that writes the kept file certifies a VM as kept only when
+ * extensions never run on the extras. Undefined values take the component's defaults.
+ */
+export function extensionHoldProblem(overprovision: unknown, doNotRunExtensions: unknown): string | undefined {
+  if ((overprovision ?? DEFAULT_OVERPROVISION) !== true || doNotRunExtensions !== false) return undefined;
+  const which = overprovision === undefined ? "overprovision is true (its default)" : "overprovision is true";
+  return (
+    `doNotRunExtensionsOnOverprovisionedVMs must be true when ${which}: the extension that writes the kept file ` +
+    "proves that a VM survives the overprovisioning cull only if extensions never run on the extra VMs, so with false " +
+    "workers would start on extras; set doNotRunExtensionsOnOverprovisionedVMs: true (or leave it unset), or set overprovision: false"
+  );
+}
+
+const checkExtensionHold: Check = (args) => {
+  if (args.overprovision === NOT_YET_KNOWN || args.doNotRunExtensionsOnOverprovisionedVMs === NOT_YET_KNOWN) return [];
+  const why = extensionHoldProblem(args.overprovision, args.doNotRunExtensionsOnOverprovisionedVMs);
+  return why ? [{ propertyPath: "doNotRunExtensionsOnOverprovisionedVMs", reason: why }] : [];
 };
 
 const checkWorkerCommand: Check = (args) => {
@@ -349,6 +369,7 @@ const CHECKS: Check[] = [
   checkCapacity,
   optionalBoolean("overprovision"),
   optionalBoolean("doNotRunExtensionsOnOverprovisionedVMs"),
+  checkExtensionHold,
   optionalBoolean("singlePlacementGroup"),
   optionalBoolean("installNodejs"),
   nonEmptyString("location", 'set an Azure region such as "westeurope", or leave it unset for the resource group\'s'),

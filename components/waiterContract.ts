@@ -18,14 +18,18 @@ export const DEFAULT_WAITER_TIMEOUT_SECONDS = DEFAULT_TIMEOUT_SECONDS;
  */
 export const WAITER_EXIT_OFFSET = 90;
 export const WAITER_EXIT_CODES = EXIT_CODES;
-/** Final answers (usage, gone, failed, timeout, refused), as the unit sees them: no restart-loop. */
-export const WAITER_FINAL_EXIT_CODES: readonly number[] = [
-  EXIT_CODES.usage,
-  EXIT_CODES.gone,
-  EXIT_CODES.failed,
-  EXIT_CODES.timeout,
-  EXIT_CODES.refused,
-].map((code) => WAITER_EXIT_OFFSET + code);
+/**
+ * Final answers, as the unit sees them: every code the waiter defines but success (usage, gone,
+ * failed, timeout, and any the agent adds) is a decision that waiting longer cannot change, so
+ * none may restart-loop. 1 (an uncaught error, a bug) is Node's own and stays restartable.
+ */
+export const WAITER_FINAL_EXIT_CODES: readonly number[] = Object.values(EXIT_CODES as Record<string, number>)
+  .filter((code) => code !== EXIT_CODES.succeeded)
+  .map((code) => WAITER_EXIT_OFFSET + code)
+  .sort((a, b) => a - b);
+
+/** The oldest Node.js the bundle runs on: esbuild's `--target=node12` in package.json's build:agent. */
+export const WAITER_MIN_NODE_MAJOR = 12;
 
 const BUNDLE_RELATIVE = path.join("agent", "dist", "waiter.js");
 

@@ -21,18 +21,13 @@ import {
   MAX_CUSTOM_DATA_BYTES,
   READER_ROLE_DEFINITION_GUID,
 } from "./defaults";
-import { DeliveryMode, customScriptCommand } from "./delivery";
+import { DeliveryMode } from "./delivery";
+import { renderExtensions } from "./extensions";
 import { resolvedEvictionProfile } from "./spot";
-import { NOT_YET_KNOWN, PlainArgs, Unknowable, validateWorkerScaleSetArgs } from "./validate";
+import { NOT_YET_KNOWN, PlainArgs, Unknowable, extensionHoldProblem, validateWorkerScaleSetArgs } from "./validate";
 import { WorkerScaleSetArgs } from "./workerScaleSetArgs";
 
 export const WORKER_SCALE_SET_TYPE = "hpc-workers:index:WorkerScaleSet";
-
-/** Custom Script Extension v2 for Linux. https://learn.microsoft.com/azure/virtual-machines/extensions/custom-script-linux */
-export const CUSTOM_SCRIPT_PUBLISHER = "Microsoft.Azure.Extensions";
-export const CUSTOM_SCRIPT_TYPE = "CustomScript";
-export const CUSTOM_SCRIPT_TYPE_HANDLER_VERSION = "2.1";
-export const CUSTOM_SCRIPT_EXTENSION_NAME = "hpc-worker-start";
 
 /** The arguments with every Output/Promise replaced by NOT_YET_KNOWN, for the pure validator. */
 function plainView(args: WorkerScaleSetArgs): Unknowable<PlainArgs> {
@@ -152,6 +147,17 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
       .apply(([priority, maxPrice, terminateNotification, drainSeconds]) =>
         resolvedEvictionProfile(name, { priority, maxPrice, terminateNotification, drainSeconds }),
       );
+    // Validation saw plain values; an Output that breaks the kept proof fails the deployment here.
+    const extensionHold = pulumi
+      .all([
+        overprovision,
+        args.doNotRunExtensionsOnOverprovisionedVMs ?? DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
+      ])
+      .apply(([op, hold]) => {
+        const why = extensionHoldProblem(op, hold);
+        if (why) throw new Error(`WorkerScaleSet "${name}": ${why}`);
+        return hold;
+      });
 
     const scaleSet = new compute.VirtualMachineScaleSet(
       `${name}-vmss`,
@@ -163,8 +169,7 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
         identity: { type: compute.ResourceIdentityType.SystemAssigned },
         sku: { name: args.vmSize ?? DEFAULT_VM_SIZE, tier: "Standard", capacity: args.capacity },
         overprovision,
-        doNotRunExtensionsOnOverprovisionedVMs:
-          args.doNotRunExtensionsOnOverprovisionedVMs ?? DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
+        doNotRunExtensionsOnOverprovisionedVMs: extensionHold,
         singlePlacementGroup: args.singlePlacementGroup ?? DEFAULT_SINGLE_PLACEMENT_GROUP,
         upgradePolicy: { mode: DEFAULT_UPGRADE_POLICY },
         virtualMachineProfile: {
@@ -203,22 +208,12 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
               },
             ],
           },
-          extensionProfile: pulumi.output(args.delivery).apply((delivery) =>
-            delivery === DeliveryMode.CustomScript
-              ? {
-                  extensions: [
-                    {
-                      name: CUSTOM_SCRIPT_EXTENSION_NAME,
-                      publisher: CUSTOM_SCRIPT_PUBLISHER,
-                      type: CUSTOM_SCRIPT_TYPE,
-                      typeHandlerVersion: CUSTOM_SCRIPT_TYPE_HANDLER_VERSION,
-                      autoUpgradeMinorVersion: true,
-                      settings: { commandToExecute: customScriptCommand() },
-                    },
-                  ],
-                }
-              : undefined,
-          ),
+          extensionProfile: pulumi
+            .all([args.delivery, overprovision, args.imdsUrl])
+            .apply(([delivery, op, imdsUrl]) => {
+              const extensions = renderExtensions({ delivery, overprovision: op, imdsUrl });
+              return extensions.length > 0 ? { extensions } : undefined;
+            }),
         },
         tags: args.tags,
       },

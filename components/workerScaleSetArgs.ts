@@ -37,12 +37,14 @@ export interface WorkerScaleSetArgs {
   /** Number of VMs: an integer from 0 to 1000, or to 100 when singlePlacementGroup is true. */
   capacity: pulumi.Input<number>;
   /**
-   * Let Azure create extra VMs and delete them once `capacity` VMs succeeded; the waiter keeps the worker off the extras. Default: true.
+   * Let Azure create extra VMs and delete them once `capacity` VMs succeeded. One Custom Script Extension, which runs only on
+   * the VMs the scale set keeps, then writes the kept file the waiter needs, so the worker stays off the extras. Default: true.
    * @default DEFAULT_OVERPROVISION
    */
   overprovision?: pulumi.Input<boolean>;
   /**
-   * The extras of an overprovisioned scale-out never run extensions. Default: true.
+   * The extras of an overprovisioned scale-out never run extensions; must be true when `overprovision` is, or the kept proof
+   * would run on the extras. Default: true.
    * @default DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS
    */
   doNotRunExtensionsOnOverprovisionedVMs?: pulumi.Input<boolean>;

@@ -11,6 +11,7 @@ import { AddressInfo } from "net";
 import * as YAML from "yaml";
 import { UNIT_PATH } from "../components";
 import { Guest } from "./lib/guest";
+import { waitForNodeInstalled } from "./lib/nodeInstall";
 import { Scenario } from "./lib/scenario";
 import { WORKER_COMMAND } from "./lib/worker";
 import { childPids, killAllTracked } from "./lib/processes";
@@ -150,6 +151,8 @@ describe("e2e harness self-test: the boot-not-blocked assertion catches a waitin
     // so nothing waits for it; the trap bites on every later boot, where the enabled unit is
     // part of multi-user.target. Scenario 1 asserts the reboot too.
     await s.boot();
+    // The first boot installs node (the image has none); the trap below is the waiter's, not the install's.
+    await waitForNodeInstalled(s);
     await s.guest.powerdown();
     s.fake.setVmState("Updating");
     const limit = 3 * NORMAL_TCG_BOOT_MS;

@@ -1,12 +1,13 @@
 /**
  * `npm run test:e2e [-- SPEC...]`: checks the host tools, builds the waiter bundle, builds or
- * reuses the cached guest image, picks KVM or TCG, then runs the scenarios with mocha (two
- * guests at a time). Whatever happens, every process the e2e started is killed by PID at the end.
+ * reuses the cached guest image, indexes its apt repository, picks KVM or TCG, then runs the
+ * scenarios with mocha (two guests at a time). Whatever happens, every process the e2e started is killed by PID at the end.
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ACCEL_ENV, detectAccel } from "./lib/accel";
+import { ensureAptRepo, removeStaleAptRepos } from "./lib/aptRepo";
 import { ensureImage } from "./lib/image";
 import { REPO_ROOT, WORK_DIR } from "./lib/paths";
 import {
@@ -32,6 +33,7 @@ const REQUIRED_TOOLS: Record<string, string> = {
   socat: "socat",
   mmdebstrap: "mmdebstrap",
   mke2fs: "e2fsprogs",
+  "apt-ftparchive": "apt-utils",
 };
 
 const log = (line: string) => process.stderr.write(line + "\n");
@@ -83,6 +85,8 @@ async function main(): Promise<number> {
   }
 
   const image = await ensureImage(log);
+  removeStaleAptRepos(image);
+  log(`e2e: the guests' apt repository (nodejs and what the image lacks) is ${ensureAptRepo(image)}`);
   const accel = await detectAccel(image, log);
   log(`e2e: setup took ${((Date.now() - t0) / 1000).toFixed(1)} s; running scenarios under ${accel.toUpperCase()}`);
 

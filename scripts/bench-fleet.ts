@@ -1,321 +1,184 @@
 /**
- * `npm run bench:fleet` (issue 7): a scale-out of N instances in virtual time, every instance
- * running the agent's own decision core (agent/src/core, the code esbuild bundles into
- * agent/dist/waiter.js) against simulated IMDS and ARM with the documented throttling
- * buckets; then the same fleet running the tutorial's script. Prints a table per scenario
- * (the headline: the three buckets issue 7 lists), a short what-if table with Compute's
- * per-scale-set "Low Cost Get VMSS" bucket, a sensitivity line per other creation rate,
- * writes docs/fleet-latency.svg, and ends with the one-line summary for N = 1,000.
+ * `npm run bench:fleet`: deployments in virtual time, every instance running the agent's own
+ * decision core (agent/src/core, the code esbuild bundles into agent/dist/waiter.js) against a
+ * simulated region that enforces every budget Azure documents (scripts/fleet/region.ts). Rows:
+ * N = 10, 100, 500 and 1,000 in one scale set, and ten scale sets of 1,000 in one subscription;
+ * each without and with overprovisioning (the waiter then gets --kept-file); each as a later
+ * scale-out and as a first deployment (RBAC lands after the create). It prints the assumptions,
+ * the table with the goals, sensitivity lines, writes docs/fleet-latency.svg, and ends with the
+ * overprovisioned scale-out at N = 1,000 against the tutorial's script ("seed").
  *
- *   npm run bench:fleet [-- --seed 7 --ns 10,100 --create-rate 10 --vmss-bucket]
+ *   npm run bench:fleet [-- --seed 7 --quick]
  *
- * --create-rate and --vmss-bucket replace the headline's assumptions (and skip the what-if and
- * sensitivity runs); the chart is written only by the default run.
+ * --quick skips the ten-scale-set rows and the sensitivity lines (and the chart).
  */
 import * as fs from "fs";
 import * as path from "path";
 import { runWaiter } from "../agent/src/core";
-import { issueBoundMs } from "./fleet/bound";
 import { renderChart } from "./fleet/chart";
+import { HOLD_MODELS, RBAC_PROPAGATION_SENSITIVITY_S } from "./fleet/constants";
+import type { HoldModel } from "./fleet/constants";
+import { HEADER, Row, assumptions, formatRow, misses, ratio, s } from "./fleet/report";
 import { FleetOptions, FleetResult, runFleet } from "./fleet/run";
 import { runTutorial } from "./fleet/tutorial";
-import { CREATE_STAGGER_VMS_PER_S } from "./fleet/constants";
 
-const DEFAULT_NS = [10, 100, 500, 1000, 2000];
 const DEFAULT_SEED = 20261124;
 const CHART = path.join(__dirname, "..", "docs", "fleet-latency.svg");
-/** The issue's goal: agent p50 within 1.25× of the bound. */
-const GOAL_RATIO = 1.25;
-/** Creation rates (instances/s) the sensitivity lines rerun the headline at: twice and ten times the default. */
+const SINGLE = [10, 100, 500, 1000];
+/** Ten Uniform scale sets at their maximum, in one subscription. */
+const MANY = { scaleSets: 10, requested: 1000 };
+/** Creation rates the sensitivity lines rerun N = 1,000 at (instances/s per scale set). */
 const SENSITIVITY_RATES = [10, 50];
-
-interface Scenario {
-  key: string;
-  title: string;
-  overprovision: boolean;
-  /** Whether the agent gets --overprovisioned (the tutorial has no such notion). */
-  gate: boolean;
-}
-
-const SCENARIOS: Scenario[] = [
-  {
-    key: "plain",
-    title: "scale set without overprovisioning (agent without --overprovisioned)",
-    overprovision: false,
-    gate: false,
-  },
-  {
-    key: "overprovisioned",
-    title: "overprovisioned scale set (agent with --overprovisioned; extras deleted once N succeed)",
-    overprovision: true,
-    gate: true,
-  },
-];
 
 interface Args {
   seed: number;
-  ns: number[];
-  createPerS?: number;
-  /** What-if: add Compute's per-scale-set "Low Cost Get VMSS" bucket to every table. */
-  scaleSetBucket: boolean;
+  quick: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  let seed = DEFAULT_SEED;
-  let ns = DEFAULT_NS;
-  let createPerS: number | undefined;
-  let scaleSetBucket = false;
+  const args: Args = { seed: DEFAULT_SEED, quick: false };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = argv[i + 1];
-    if (a === "--seed" && v !== undefined && /^\d+$/.test(v)) {
-      seed = Number(v);
-      i++;
-    } else if (a === "--ns" && v !== undefined && /^\d+(,\d+)*$/.test(v)) {
-      ns = v.split(",").map(Number);
-      i++;
-    } else if (a === "--vmss-bucket") {
-      scaleSetBucket = true;
-    } else if (a === "--create-rate" && v !== undefined && /^\d+(\.\d+)?$/.test(v) && Number(v) > 0) {
-      createPerS = Number(v);
-      i++;
-    } else {
-      console.error(
-        `bench-fleet: unknown or bad argument "${a}"; usage: bench-fleet [--seed INTEGER] [--ns 10,100,...] [--create-rate INSTANCES_PER_S] [--vmss-bucket]`,
-      );
+    if (argv[i] === "--seed" && /^\d+$/.test(argv[i + 1] ?? "")) args.seed = Number(argv[++i]);
+    else if (argv[i] === "--quick") args.quick = true;
+    else {
+      console.error(`bench-fleet: unknown or bad argument "${argv[i]}"; usage: bench-fleet [--seed INTEGER] [--quick]`);
       process.exit(2);
     }
   }
-  return { seed, ns, createPerS, scaleSetBucket };
+  return args;
 }
 
-const s = (ms: number): string => (isFinite(ms) ? (ms / 1000).toFixed(1) : "-");
+/** One seed per layout and deployment kind, shared by its plain and overprovisioned rows. */
+const seedFor = (a: Args, scaleSets: number, requested: number, first: boolean): number =>
+  a.seed + scaleSets * requested + (first ? 1 : 0);
 
-function row(policy: string, r: FleetResult): string {
-  const ratio = r.p50 / r.bound.p50;
-  return [
-    String(r.requested).padStart(5),
-    policy.padEnd(8),
-    s(r.p50).padStart(8),
-    s(r.p99).padStart(8),
-    s(r.max).padStart(8),
-    s(r.bound.p50).padStart(8),
-    (isFinite(ratio) ? ratio.toFixed(2) : "-").padStart(6),
-    s(issueBoundMs(r.requested)).padStart(6),
-    r.armReadsPerVm.toFixed(1).padStart(8),
-    String(r.throttled).padStart(7),
-    String(r.scaleSetReads).padStart(9),
-    String(r.earlyRetries).padStart(6),
-    String(r.workersOnDeleted).padStart(8),
-    String(r.notStarted).padStart(8),
-  ].join(" ");
+async function row(
+  a: Args,
+  scaleSets: number,
+  requested: number,
+  overprovision: boolean,
+  first: boolean,
+): Promise<Row> {
+  const o: FleetOptions = { scaleSets, requested, overprovision, first, seed: seedFor(a, scaleSets, requested, first) };
+  return { scaleSets, requested, overprovision, first, result: await runFleet(runWaiter, o) };
 }
 
-const HEADER = [
-  "    N",
-  "policy  ",
-  " p50 (s)",
-  " p99 (s)",
-  " max (s)",
-  "bound50",
-  "ratio",
-  " N/50",
-  "reads/VM",
-  "   429s",
-  "vmss GETs",
-  " early",
-  " deleted",
-  " unstarted",
-].join(" ");
-
-type Results = Record<string, { agent: FleetResult; seed: FleetResult }[]>;
-
-/** Both scenarios at every N, agent and tutorial on the same fleet; prints the tables when `print`. */
-async function runScenarios(a: Args, print: boolean): Promise<Results> {
-  const results: Results = {};
-  for (const sc of SCENARIOS) {
-    if (print) {
-      const what = [
-        `seed ${a.seed}`,
-        `${a.createPerS ?? CREATE_STAGGER_VMS_PER_S} instances/s created`,
-        a.scaleSetBucket ? "WHAT-IF: with the per-scale-set Low Cost Get VMSS bucket" : "",
-      ].filter(Boolean);
-      console.log(`\n${sc.title}; ${what.join("; ")}`);
-      console.log(HEADER);
-    }
-    results[sc.key] = [];
-    for (const n of a.ns) {
-      const base: Omit<FleetOptions, "gate"> = {
-        requested: n,
-        overprovision: sc.overprovision,
-        seed: a.seed + n,
-        createPerS: a.createPerS,
-        scaleSetBucket: a.scaleSetBucket,
-      };
-      const agent = await runFleet(runWaiter, { ...base, gate: sc.gate });
-      const tutorial = await runFleet(runTutorial, { ...base, gate: false });
-      if (print) {
-        console.log(row("agent", agent));
-        console.log(row("seed", tutorial));
-      }
-      results[sc.key].push({ agent, seed: tutorial });
+async function table(a: Args): Promise<Row[]> {
+  const layouts = SINGLE.map((n) => ({ scaleSets: 1, requested: n }));
+  if (!a.quick) layouts.push(MANY);
+  const rows: Row[] = [];
+  for (const first of [false, true]) {
+    for (const l of layouts) {
+      const plain = await row(a, l.scaleSets, l.requested, false, first);
+      const over = await row(a, l.scaleSets, l.requested, true, first);
+      over.plain = plain;
+      rows.push(plain, over);
+      console.log(formatRow(plain));
+      console.log(formatRow(over));
     }
   }
-  return results;
+  return rows;
 }
 
-const ratio = (r: FleetResult): string => (r.p50 / r.bound.p50).toFixed(2);
+const brief = (r: FleetResult): string =>
+  `p50 ${s(r.latency.p50)} s (bound ${s(r.bound.p50)} s, ${ratio(r).toFixed(2)}×), request→start ${s(r.requestToStart.p50)} s, ${r.throttled} 429s`;
 
-/** The per-scale-set bucket as a what-if: the overprovisioned agent only (the tutorial never reads the scale set). */
-async function whatIfScaleSetBucket(a: Args): Promise<void> {
-  console.log(
-    `\nWHAT-IF: overprovisioned, scale-set GETs also charged to Compute's per-scale-set "Low Cost Get VMSS" bucket (36, +12/min); agent with --overprovisioned`,
-  );
-  console.log("    N  p50 (s)  p99 (s) bound50  ratio    429s vmss GETs");
-  for (const n of a.ns) {
-    const r = await runFleet(runWaiter, {
-      requested: n,
-      overprovision: true,
-      seed: a.seed + n,
-      gate: true,
-      scaleSetBucket: true,
-    });
-    console.log(
-      [
-        String(n).padStart(5),
-        s(r.p50).padStart(8),
-        s(r.p99).padStart(8),
-        s(r.bound.p50).padStart(7),
-        ratio(r).padStart(6),
-        String(r.throttled).padStart(7),
-        String(r.scaleSetReads).padStart(9),
-      ].join(" "),
-    );
-  }
-  console.log(
-    "That bucket admits 36 + 12 scale-set reads a minute for the whole scale set, so N instances that must each read it after the scale-out\n" +
-      "need (N − 36)/12 minutes (1,000 instances: 80 min) whatever the policy: if Azure charges the gate's GET there, --overprovisioned\n" +
-      "costs large scale sets tens of minutes to hours, and they are better run without overprovisioning.",
-  );
-}
-
-/** One line per other creation rate: the headline's agent p50/bound and 429s at every N. */
+/** Each line reruns N = 1,000 in one scale set with one assumption changed. */
 async function sensitivity(a: Args): Promise<void> {
-  for (const rate of SENSITIVITY_RATES) {
-    const res = await runScenarios({ ...a, createPerS: rate }, false);
-    const part = (key: string) =>
-      res[key].map((r) => `${r.agent.requested}: ${ratio(r.agent)}× (${r.agent.throttled})`).join(", ");
-    const k = res.plain.find((r) => r.agent.requested === 1000) ?? res.plain[res.plain.length - 1];
-    console.log(
-      `sensitivity, ${rate} instances/s created instead of ${CREATE_STAGGER_VMS_PER_S}: agent p50/bound (429s) plain ${part("plain")}; overprovisioned ${part("overprovisioned")}; ` +
-        `N=${k.agent.requested} plain p50 agent ${s(k.agent.p50)} s, seed ${s(k.seed.p50)} s (${k.seed.throttled} 429s)`,
-    );
+  const n = 1000;
+  const base = (overprovision: boolean, first: boolean): FleetOptions => ({
+    requested: n,
+    overprovision,
+    first,
+    seed: seedFor(a, 1, n, first),
+  });
+  for (const hold of HOLD_MODELS.filter((h) => h !== "provisioned") as HoldModel[]) {
+    const r = await runFleet(runWaiter, { ...base(true, false), hold });
+    console.log(`  hold "${hold}": overprovisioned scale-out ${brief(r)}`);
   }
+  const rbacPropagationS = RBAC_PROPAGATION_SENSITIVITY_S;
+  const slowPlain = await runFleet(runWaiter, { ...base(false, true), rbacPropagationS });
+  const slowOver = await runFleet(runWaiter, { ...base(true, true), rbacPropagationS });
+  console.log(
+    `  RBAC propagating in ${rbacPropagationS / 60} min: first deployment plain ${brief(slowPlain)}; overprovisioned ${brief(slowOver)}`,
+  );
+  const blind = await runFleet(runWaiter, { ...base(true, true), forbiddenCounted: false });
+  console.log(`  a 403 neither counted nor reported: overprovisioned first deployment ${brief(blind)}`);
+  for (const createPerS of SENSITIVITY_RATES) {
+    const plain = await runFleet(runWaiter, { ...base(false, false), createPerS });
+    const over = await runFleet(runWaiter, { ...base(true, false), createPerS });
+    console.log(`  ${createPerS} instances/s created: scale-out plain ${brief(plain)}; overprovisioned ${brief(over)}`);
+  }
+  const agent = await runFleet(runWaiter, { ...base(true, false), extrasReadSucceeded: true });
+  const script = await runFleet(runTutorial, { ...base(true, false), extrasReadSucceeded: true, keptFile: false });
+  console.log(
+    `  extras read Succeeded until culled: agent ${agent.workersOnExtras} workers on extras (${brief(agent)}); the tutorial's script ${script.workersOnExtras}`,
+  );
+}
+
+function chart(rows: Row[], seedRuns: FleetResult[], seed: number): void {
+  const scaleOut = (over: boolean) =>
+    rows.filter((r) => r.scaleSets === 1 && !r.first && r.overprovision === over).map((r) => r.result);
+  const pts = (rs: FleetResult[], f: (r: FleetResult) => number) =>
+    rs.map((r) => [r.requested, f(r) / 1000]) as [number, number][];
+  const series = [
+    { label: "agent p50, plain", color: "#1f6feb", points: pts(scaleOut(false), (r) => r.latency.p50) },
+    { label: "bound p50, plain", color: "#1f6feb", dashed: true, points: pts(scaleOut(false), (r) => r.bound.p50) },
+    { label: "agent p50, overprov.", color: "#8250df", points: pts(scaleOut(true), (r) => r.latency.p50) },
+    {
+      label: "agent p99, overprov.",
+      color: "#8250df",
+      dashed: true,
+      points: pts(scaleOut(true), (r) => r.latency.p99),
+    },
+    { label: "bound p50, overprov.", color: "#2da44e", dashed: true, points: pts(scaleOut(true), (r) => r.bound.p50) },
+    { label: "tutorial p50, overprov.", color: "#d1242f", points: pts(seedRuns, (r) => r.latency.p50) },
+  ];
+  const title = `Succeeded → worker start, later scale-out, one scale set (seed ${seed})`;
+  fs.writeFileSync(CHART, renderChart(title, SINGLE, series));
+  console.log(`chart: ${path.relative(process.cwd(), CHART)}`);
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const { seed, ns, createPerS, scaleSetBucket } = args;
+  const a = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
-  const results = await runScenarios(args, true);
+  console.log(`bench:fleet, seed ${a.seed}: the agent's core on every instance; the tutorial's script as "seed"`);
+  for (const line of assumptions()) console.log(line);
+  console.log(`\n${HEADER}`);
+  const rows = await table(a);
   console.log(
-    "\nagent: agent/src/core (the code in agent/dist/waiter.js) on every instance. seed: the tutorial's reference script (scripts/fleet/tutorial.ts)." +
-      "\np50/p99/max: Succeeded → worker start over the kept instances. bound50: the budgets' floor for the p50 (scripts/fleet/bound.ts)," +
-      "\nfor the agent's scenario (with the scale-set gate when overprovisioned; the tutorial has none, so its own floor is the plain one)." +
-      "\nratio: p50 / bound50. N/50: the issue's rough max(2.5 s, N/(2×25) s) + RTT, every instance waiting at once. reads/VM: ARM requests (429s included) per instance created." +
-      "\nearly: calls sent before an earlier 429's Retry-After had elapsed. deleted: workers started on instances deleted afterwards." +
-      "\nvmss GETs: reads of the scale set (the --overprovisioned gate). unstarted: kept instances whose waiter never started the worker (timeout/failure).",
+    "Succ→start: Succeeded → worker start over the kept instances; request→start: the scale set's request (create or scale-out) → worker start;" +
+      "\nreads/VM: ARM requests per instance created (429s included); extras: workers started on instances deleted afterwards; bound: the floor" +
+      "\nof scripts/fleet/bound.ts; beyond bound: request→start p50 minus the bound's (the agent's own part); hold: an overprovisioned row's" +
+      "\nown part may exceed its plain row's (or 0) by 25 % of its bound, at least 1 s (report.ts holdExcessMs).",
   );
-  const headline = createPerS === undefined && !scaleSetBucket;
-  if (headline) {
-    await whatIfScaleSetBucket(args);
-    console.log("");
-    await sensitivity(args);
-  }
-
-  const plain = results.plain;
-  const over = results.overprovisioned;
-  const series = [
-    {
-      label: "agent p50",
-      color: "#1f6feb",
-      points: plain.map((r) => [r.agent.requested, r.agent.p50 / 1000] as [number, number]),
-    },
-    {
-      label: "agent p99",
-      color: "#1f6feb",
-      dashed: true,
-      points: plain.map((r) => [r.agent.requested, r.agent.p99 / 1000] as [number, number]),
-    },
-    {
-      label: "tutorial p50",
-      color: "#d1242f",
-      points: plain.map((r) => [r.seed.requested, r.seed.p50 / 1000] as [number, number]),
-    },
-    {
-      label: "tutorial p99",
-      color: "#d1242f",
-      dashed: true,
-      points: plain.map((r) => [r.seed.requested, r.seed.p99 / 1000] as [number, number]),
-    },
-    {
-      label: "bound p50",
-      color: "#2da44e",
-      points: plain.map((r) => [r.agent.requested, r.agent.bound.p50 / 1000] as [number, number]),
-    },
-    {
-      label: "N/(2×25) s (issue)",
-      color: "#2da44e",
-      dashed: true,
-      points: plain.map((r) => [r.agent.requested, issueBoundMs(r.agent.requested) / 1000] as [number, number]),
-    },
-    {
-      label: "agent p50, overprov.",
-      color: "#8250df",
-      points: over.map((r) => [r.agent.requested, r.agent.p50 / 1000] as [number, number]),
-    },
-    {
-      label: "bound p50, overprov.",
-      color: "#8250df",
-      dashed: true,
-      points: over.map((r) => [r.agent.requested, r.agent.bound.p50 / 1000] as [number, number]),
-    },
-  ];
-  // The README shows the default run; a partial or what-if run must not overwrite it.
-  const isDefault = seed === DEFAULT_SEED && ns.join() === DEFAULT_NS.join() && headline;
-  if (isDefault) {
-    fs.mkdirSync(path.dirname(CHART), { recursive: true });
-    fs.writeFileSync(
-      CHART,
-      renderChart(`Succeeded → worker start (seed ${seed}, ${CREATE_STAGGER_VMS_PER_S} VMs/s created)`, ns, series),
-    );
-    console.log(`chart: ${path.relative(process.cwd(), CHART)}`);
-  } else {
-    console.log(`chart: not written (not the default run)`);
-  }
-
-  const misses = SCENARIOS.flatMap((sc) =>
-    results[sc.key]
-      .filter(
-        (r) =>
-          !(r.agent.p50 <= GOAL_RATIO * r.agent.bound.p50) ||
-          r.agent.throttled > 0 ||
-          r.agent.workersOnDeleted > 0 ||
-          r.agent.earlyRetries > 0,
-      )
-      .map((r) => `${sc.key} N=${r.agent.requested} (${ratio(r.agent)}×, ${r.agent.throttled} 429s)`),
-  );
+  const missed = rows.filter((r) => misses(r).length > 0);
   console.log(
-    misses.length
-      ? `goal (p50 ≤ ${GOAL_RATIO}× bound, 0 429s, 0 on deleted) missed: ${misses.join(", ")}`
-      : `goal met at every N in both scenarios`,
+    missed.length
+      ? `goals (0 × 429, 0 extras, p50 ≤ 1.25 × bound, hold) missed on ${missed.length} of ${rows.length} rows: ${missed.map((r) => `${r.scaleSets}×${r.requested} ${r.overprovision ? "overprov" : "plain"} ${r.first ? "first" : "scale-out"} (${misses(r).join(", ")})`).join("; ")}`
+      : `goals (0 × 429, 0 extras, p50 ≤ 1.25 × bound, hold) met on all ${rows.length} rows`,
   );
+  const seedRuns: FleetResult[] = [];
+  for (const n of SINGLE) {
+    const o: FleetOptions = {
+      requested: n,
+      overprovision: true,
+      first: false,
+      seed: seedFor(a, 1, n, false),
+      keptFile: false,
+    };
+    seedRuns.push(await runFleet(runTutorial, o));
+  }
+  if (!a.quick) {
+    console.log("\nsensitivity (N = 1,000, one scale set, one assumption changed):");
+    await sensitivity(a);
+    if (a.seed === DEFAULT_SEED) chart(rows, seedRuns, a.seed);
+  }
   console.log(`real time: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-
-  const at = plain.find((r) => r.agent.requested === 1000) ?? plain[plain.length - 1];
-  const a = at.agent;
+  const last = rows.find((r) => r.scaleSets === 1 && r.requested === 1000 && r.overprovision && !r.first)!.result;
+  const seed = seedRuns[seedRuns.length - 1];
   console.log(
-    `fleet: N=${a.requested} agent p50 ${s(a.p50)}s p99 ${s(a.p99)}s bound ${s(a.bound.p50)}s ratio ${(a.p50 / a.bound.p50).toFixed(2)} 429s ${a.throttled} seed p50 ${s(at.seed.p50)}s`,
+    `fleet: N=1000 overprovisioned agent p50 ${s(last.latency.p50)}s p99 ${s(last.latency.p99)}s bound ${s(last.bound.p50)}s ratio ${ratio(last).toFixed(2)} 429s ${last.throttled} extras ${last.workersOnExtras} reads/vm ${last.armReadsPerVm.toFixed(1)} seed p50 ${s(seed.latency.p50)}s`,
   );
 }
 

@@ -8,19 +8,24 @@ import * as fc from "fast-check";
 import {
   JITTER,
   MAX_PERIOD_MS,
+  PROOF_DRAIN_MS,
   PROOF_WAIT_MS,
   RETRY_AFTER_JITTER_MS,
   VM_STEADY_MS,
   afterProof,
   armDelayMs,
   armPoll,
+  drainFloorMs,
   fleetRatePerS,
   imdsDelayMs,
   minRateLimitRemaining,
-  nextPeriodMs,
+  nextPace,
+  readCounts,
   retryAfterWithJitterMs,
+  targetRatePerS,
 } from "../agent/src/core/pollPolicy";
 import type { ArmPollInput, Pace } from "../agent/src/core/pollPolicy";
+import { ARM_READS_PER_PRINCIPAL } from "../agent/src/core/constants";
 import { seededRandom } from "../testkit/fake-azure/virtualEnv";
 
 /** Compute GetVMScaleSetVM: 36 tokens, +12/min (https://learn.microsoft.com/azure/virtual-machines/compute-throttling-limits). */
@@ -121,22 +126,44 @@ describe("agent poll policy (pollPolicy.ts)", () => {
           attempt: 0,
           headers: reads(60),
           elapsedMs: 20000,
-          pace: { periodMs: 20000, remaining: 125, atMs: 0, busy: true },
+          pace: { periodMs: 20000, seen: [[125, 0], undefined, undefined], busy: true },
         }),
       );
       assert.ok(out.delayMs > 10000, `${out.delayMs} ms`);
     });
 
-    it("when the file appears: reads at once and restarts at the fast floor in an idle fleet; changes nothing in a busy one", () => {
-      const idle = afterProof({ periodMs: PROOF_WAIT_MS, remaining: 249, atMs: 0 });
+    it("when the file appears: reads at once and restarts at the fast floor in an idle fleet; changes nothing in a saturated one", () => {
+      const idle = afterProof({ periodMs: PROOF_WAIT_MS, seen: [[249, 0], undefined, undefined], busy: false });
       assert.equal(idle.readNow, true);
       assert.equal(idle.pace!.periodMs, 1000);
       assert.deepEqual(afterProof(undefined), { readNow: true, pace: undefined });
-      const pace = { periodMs: 40000, remaining: 100, atMs: 0, busy: true };
-      assert.deepEqual(afterProof(pace), { readNow: false, pace });
+      const saturated: Pace = { periodMs: 40000, seen: [[100, 0], undefined, undefined], busy: true };
+      assert.deepEqual(afterProof(saturated), { readNow: false, pace: saturated });
       // After an idle restart the next reads are fast again.
       const next = armPoll(input({ attempt: 1, headers: {}, elapsedMs: 1000, pace: idle.pace }));
       assert.ok(next.delayMs <= 1150, `${next.delayMs} ms`);
+    });
+
+    it("in a busy fleet with room (its period under the kept-file wait's), reads at once at half the period, then fast within it", () => {
+      const roomy: Pace = { periodMs: 6000, seen: [[200, 0], undefined, undefined], busy: true };
+      const after = afterProof(roomy);
+      assert.equal(after.readNow, true);
+      assert.equal(after.pace!.periodMs, 3000);
+      assert.equal(after.pace!.held, true);
+      // The busy fleet's 5 s floor no longer applies: the VM spends its own burst, within P.
+      const reads = (n: number) => ({ "x-ms-ratelimit-remaining-subscription-reads": String(n) });
+      const next = armPoll(input({ attempt: 1, headers: reads(230), elapsedMs: 3000, pace: after.pace }));
+      assert.ok(next.delayMs < VM_STEADY_MS, `${next.delayMs} ms`);
+      const without = armPoll(
+        input({ attempt: 1, headers: reads(230), elapsedMs: 3000, pace: { ...after.pace!, held: false } }),
+      );
+      assert.ok(without.delayMs >= VM_STEADY_MS, `${without.delayMs} ms`);
+    });
+
+    it("reads only every 300 s for Deleting while Compute's subscription bucket drains", () => {
+      const draining = { "x-ms-ratelimit-remaining-resource": "A;30,B;5000" };
+      const d = armDelayMs(input({ attempt: 0, awaitingProof: true, headers: draining }));
+      assert.ok(d >= PROOF_DRAIN_MS, `${d} ms`);
     });
   });
 
@@ -207,35 +234,81 @@ describe("agent poll policy (pollPolicy.ts)", () => {
   });
   describe("fleet pacing (the period carried from one answer to the next)", () => {
     const reads = (n: number) => ({ "x-ms-ratelimit-remaining-subscription-reads": String(n) });
-    const busy = (periodMs: number, remaining: number, atMs = 0): Pace => ({ periodMs, remaining, atMs, busy: true });
-
-    it("measures the fleet's rate from two counts: what the bucket lost plus the 25/s refill", () => {
-      assert.equal(fleetRatePerS(125, 75, 10000), 30);
-      assert.equal(fleetRatePerS(125, 175, 10000), 20);
-      assert.equal(fleetRatePerS(249, 248, 5000), undefined, "a full bucket may have overflowed: no rate");
+    const busy = (periodMs: number, remaining: number, atMs = 0): Pace => ({
+      periodMs,
+      seen: [[remaining, atMs], undefined, undefined],
+      busy: true,
     });
 
-    it("scales the period by measured / target rate: 30/s against 20/s (bucket below half) gives ×1.5", () => {
-      assert.equal(nextPeriodMs(busy(10000, 125), 75, 10000, VM_STEADY_MS, false), 15000);
+    const period = (prev: Pace, remaining: number, atMs: number, throttled = false) =>
+      nextPace(prev, readCounts(reads(remaining)), atMs, VM_STEADY_MS, throttled).periodMs;
+
+    it("measures the fleet's rate from two counts: what the bucket lost plus the 25/s refill", () => {
+      assert.equal(fleetRatePerS(ARM_READS_PER_PRINCIPAL, 125, 75, 10000), 30);
+      assert.equal(fleetRatePerS(ARM_READS_PER_PRINCIPAL, 125, 175, 10000), 20);
+      assert.equal(
+        fleetRatePerS(ARM_READS_PER_PRINCIPAL, 249, 248, 5000),
+        undefined,
+        "a full bucket may have overflowed",
+      );
+    });
+
+    it("aims a state read at the whole refill, a 403 at 60 % of it, each nudged toward its setpoint", () => {
+      assert.equal(targetRatePerS(0, 100, 10000, "eager"), 25);
+      assert.equal(targetRatePerS(0, 200, 10000, "patient"), 15);
+      assert.equal(targetRatePerS(0, 150, 10000, "proof"), 23.75);
+    });
+
+    it("scales the period by measured / target rate: 30/s against 20/s (60 reads under the setpoint over 12 s) gives ×1.5", () => {
+      assert.equal(period(busy(12000, 100), 40, 12000), 18000);
     });
 
     it("shortens the period when the fleet reads under the refill, and halves it when the bucket stays full", () => {
-      assert.ok(nextPeriodMs(busy(20000, 125), 175, 20000, VM_STEADY_MS, false) < 20000);
-      assert.equal(nextPeriodMs(busy(20000, 249), 248, 20000, VM_STEADY_MS, false), 10000);
+      assert.ok(period(busy(20000, 125), 175, 20000) < 20000);
+      assert.equal(period(busy(20000, 249), 248, 20000), 10000);
     });
 
     it("never shortens the period with under 25 reads left, and doubles it on a 429", () => {
-      assert.ok(nextPeriodMs(busy(20000, 10), 5, 20000, VM_STEADY_MS, false) >= 20000);
-      assert.ok(nextPeriodMs(busy(20000, 100), 0, 20000, VM_STEADY_MS, true) >= 40000);
+      assert.ok(period(busy(20000, 10), 5, 20000) >= 20000);
+      assert.ok(period(busy(20000, 100), 0, 20000, true) >= 40000);
     });
 
-    it("keeps the period within the per-VM floor (5 s) and the 120 s ceiling, one step at most ×2", () => {
-      assert.equal(nextPeriodMs(busy(6000, 200), 249, 6000, VM_STEADY_MS, false), VM_STEADY_MS);
-      assert.equal(nextPeriodMs(busy(100000, 100), 0, 1000, VM_STEADY_MS, true), MAX_PERIOD_MS);
-      assert.equal(nextPeriodMs(busy(10000, 200), 0, 1000, VM_STEADY_MS, false), 20000);
+    it("keeps the period within the per-VM floor (5 s) and the 600 s ceiling, one step at most ×2", () => {
+      assert.equal(period(busy(6000, 200), 249, 6000), VM_STEADY_MS);
+      assert.equal(period(busy(400000, 100), 0, 1000, true), MAX_PERIOD_MS);
+      assert.equal(period(busy(10000, 200), 0, 1000), 20000);
     });
 
-    it("lands a fleet of W instances on 25 reads/s, whatever W: the period converges to W/25 s", () => {
+    it("follows the binding bucket: Compute's subscription count, told by its size and then by name", () => {
+      const headers = (principal: number, sub: number) => ({
+        ...reads(principal),
+        "x-ms-ratelimit-remaining-resource": `Microsoft.Compute/PerVm;30,Microsoft.Compute/PerSub;${sub}`,
+      });
+      const c = readCounts(headers(249, 4000));
+      assert.deepEqual(c.shared, [249, undefined, 4000]);
+      assert.equal(c.computePolicy, "Microsoft.Compute/PerSub");
+      assert.equal(c.vm, 30);
+      // Once known by name, it is followed even below 36.
+      assert.equal(readCounts(headers(249, 20), "Microsoft.Compute/PerSub").shared[2], 20);
+      // The principal idles (full at both ends, ×0.5) while Compute's bucket falls 100/s: Compute decides.
+      const prev: Pace = { periodMs: 10000, seen: [[249, 0], undefined, [5000, 0]], busy: true };
+      const next = nextPace(prev, readCounts(headers(249, 4000)), 10000, VM_STEADY_MS, false);
+      assert.equal(next.periodMs, 20000);
+    });
+
+    it("holds every period at four times the time Compute's subscription bucket needs to refill its deficit", () => {
+      assert.equal(drainFloorMs(readCounts({ "x-ms-ratelimit-remaining-resource": "A;30,B;6000" })), 0);
+      assert.equal(drainFloorMs(readCounts({ "x-ms-ratelimit-remaining-resource": "A;30,B;5000" })), 120000);
+      const d = armDelayMs(input({ attempt: 3, headers: { "x-ms-ratelimit-remaining-resource": "A;30,B;5500" } }));
+      assert.ok(d >= 60000, `${d} ms`);
+    });
+
+    it("makes a fault's backoff the period when it is longer, so the fleet's next update scales what it sees", () => {
+      const out = armPoll(input({ reason: "forbidden", attempt: 8, headers: reads(200), pace: busy(5000, 200) }));
+      assert.ok(out.pace.periodMs >= 15000, `${out.pace.periodMs} ms`);
+    });
+
+    it("lands a fleet of W instances reading their state on 25 reads/s, whatever W: the period converges to W/25 s", () => {
       // A mean-field fleet: W instances with one period, reading in turn from one 250-token bucket.
       for (const w of [100, 1000, 3000]) {
         let period = 5000;

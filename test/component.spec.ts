@@ -5,6 +5,8 @@ import {
   DeliveryMode,
   KEPT_FILE_PATH,
   LAUNCHER_PATH,
+  NODE_INSTALLER_PATH,
+  NODE_INSTALL_UNIT_PATH,
   READER_ROLE_DEFINITION_GUID,
   WAITER_PATH,
   WORKER_COMMAND_PATH,
@@ -12,6 +14,9 @@ import {
   WorkerScaleSetArgs,
   renderCustomData,
   customScriptCommand,
+  keptFileCommand,
+  KEPT_EXTENSION_NAME,
+  START_EXTENSION_NAME,
   UNIT_PATH,
   PER_BOOT_SCRIPT_PATH,
   armGuid,
@@ -114,24 +119,52 @@ describe("WorkerScaleSet", () => {
           );
           assert.equal(writeFile(doc, WORKER_COMMAND_PATH), "/usr/local/bin/myhpcworkerprocess --queue jobs");
           assert.ok(writeFile(doc, UNIT_PATH).includes("Type=exec"));
+          // installNodejs defaults to true: the installer and its unit ship, cloud-init's packages module is unused.
+          assert.match(writeFile(doc, NODE_INSTALLER_PATH), /apt-get .* install "\$PACKAGE"/);
+          assert.match(
+            writeFile(doc, NODE_INSTALL_UNIT_PATH),
+            /^ExecStart=\/usr\/local\/lib\/hpc-workers\/install-node$/m,
+          );
+          assert.equal(doc.packages, undefined);
           const perBoot = (doc.write_files as Array<{ path: string }>).some((f) => f.path === PER_BOOT_SCRIPT_PATH);
           assert.equal(perBoot, delivery === DeliveryMode.CloudInit);
           const enables = JSON.stringify(doc.runcmd ?? []).includes("enable");
           assert.equal(enables, delivery === DeliveryMode.Systemd);
         });
 
-        it("adds the Custom Script Extension only in customScript mode", () => {
+        it("declares exactly the extensions of its mode: the kept proof only when it overprovisions, the start CSE only in customScript", () => {
           const vmss = deployed.mine.find((r) => r.type === VMSS)!.inputs;
-          const extensions = vmss.virtualMachineProfile.extensionProfile?.extensions ?? [];
-          if (delivery === DeliveryMode.CustomScript) {
-            assert.equal(extensions.length, 1);
-            assert.equal(extensions[0].publisher, "Microsoft.Azure.Extensions");
-            assert.equal(extensions[0].type, "CustomScript");
-            assert.match(extensions[0].typeHandlerVersion, /^2\./);
-            assert.equal(extensions[0].settings.commandToExecute, customScriptCommand());
-          } else {
-            assert.equal(extensions.length, 0);
-          }
+          const cse = (extensionName: string, commandToExecute: string) => ({
+            name: extensionName,
+            publisher: "Microsoft.Azure.Extensions",
+            type: "CustomScript",
+            typeHandlerVersion: "2.1",
+            autoUpgradeMinorVersion: true,
+            settings: { commandToExecute },
+          });
+          const kept = keptFileCommand();
+          const expected = {
+            [DeliveryMode.Systemd]: overprovision ? [cse(KEPT_EXTENSION_NAME, kept)] : [],
+            [DeliveryMode.CloudInit]: overprovision ? [cse(KEPT_EXTENSION_NAME, kept)] : [],
+            [DeliveryMode.CustomScript]: [
+              cse(START_EXTENSION_NAME, overprovision ? `${kept}${customScriptCommand()}\n` : customScriptCommand()),
+            ],
+          }[delivery];
+          assert.deepEqual(vmss.virtualMachineProfile.extensionProfile?.extensions ?? [], expected);
+          if (expected.length === 0) assert.equal(vmss.virtualMachineProfile.extensionProfile, undefined);
+          const command: string = expected[0]?.settings.commandToExecute ?? "";
+          // The kept file is written (from IMDS compute/vmId) before anything starts the unit.
+          assert.equal(command.includes(`kept=${KEPT_FILE_PATH}\n`), overprovision);
+          assert.equal(
+            command.includes(
+              "http://169.254.169.254/metadata/instance/compute/vmId?api-version=2021-02-01&format=text",
+            ),
+            overprovision,
+          );
+          const writes = command.indexOf('mv -f "$tmp" "$kept"');
+          const starts = command.indexOf("systemd-run");
+          assert.equal(starts >= 0, delivery === DeliveryMode.CustomScript);
+          if (writes >= 0 && starts >= 0) assert.ok(writes < starts, "the kept file is written before the unit starts");
         });
       });
     }
@@ -147,11 +180,27 @@ describe("WorkerScaleSet", () => {
     assert.equal(await unwrap(component.customData), await unwrap(reference.customData));
   });
 
+  it("passes its imdsUrl to the kept-proof extension as to the waiter", async () => {
+    const { mine } = await deploy("w-imds", minimalArgs({ imdsUrl: "http://127.0.0.1:8080" }), recorder);
+    const [extension] = mine.find((r) => r.type === VMSS)!.inputs.virtualMachineProfile.extensionProfile.extensions;
+    assert.equal(extension.settings.commandToExecute, keptFileCommand({ imdsUrl: "http://127.0.0.1:8080" }));
+    assert.match(
+      extension.settings.commandToExecute,
+      /^url='http:\/\/127\.0\.0\.1:8080\/metadata\/instance\/compute\/vmId\?/m,
+    );
+  });
+
   it("defaults overprovision to true and passes --kept-file to the waiter", async () => {
     const args = minimalArgs();
     delete args.overprovision;
     const { mine, component } = await deploy("w-default-op", args, recorder);
     assert.equal(mine.find((r) => r.type === VMSS)!.inputs.overprovision, true);
     assert.ok((await unwrap(component.customData)).includes(`'--kept-file' '${KEPT_FILE_PATH}'`));
+    const vmss = mine.find((r) => r.type === VMSS)!.inputs;
+    assert.equal(vmss.doNotRunExtensionsOnOverprovisionedVMs, true);
+    assert.deepEqual(
+      vmss.virtualMachineProfile.extensionProfile.extensions.map((e: { name: string }) => e.name),
+      [KEPT_EXTENSION_NAME],
+    );
   });
 });

@@ -5,13 +5,14 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import fc from "fast-check";
 import {
   DeliveryMode,
   KEPT_FILE_PATH,
   LAUNCHER_PATH,
+  NODE_INSTALLER_PATH,
+  NODE_INSTALL_UNIT_PATH,
   PER_BOOT_SCRIPT_PATH,
   UNIT_PATH,
   WAITER_PATH,
@@ -19,9 +20,10 @@ import {
   WorkerKind,
   customScriptCommand,
   renderCustomData,
+  renderExtensions,
 } from "../components";
-import { WAITER_EXIT_OFFSET } from "../components/waiterContract";
 import { CloudConfigFile, fileBytes, parseCloudConfig, writeFile } from "../testkit/cloudConfig";
+import { runLauncher, tempDir } from "../testkit/vmScripts";
 
 /** Commands that break naive quoting in YAML, systemd, or the shell. */
 export const ADVERSARIAL_COMMANDS = [
@@ -53,10 +55,6 @@ function tool(name: string): string {
   return found.stdout.trim();
 }
 
-function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
 function filesOf(doc: Record<string, any>): CloudConfigFile[] {
   return (doc.write_files ?? []) as CloudConfigFile[];
 }
@@ -72,7 +70,11 @@ describe("delivery modes: the real validators", function () {
         const cloudInit = tool("cloud-init");
         for (const [i, workerCommand] of ADVERSARIAL_COMMANDS.entries()) {
           const file = path.join(work, `${delivery}-${workerKind}-${i}.yaml`);
-          fs.writeFileSync(file, renderCustomData({ delivery, workerKind, workerCommand, overprovision: i % 2 === 0 }));
+          const installNodejs = i % 3 !== 0;
+          fs.writeFileSync(
+            file,
+            renderCustomData({ delivery, workerKind, workerCommand, overprovision: i % 2 === 0, installNodejs }),
+          );
           const run = spawnSync(cloudInit, ["schema", "--config-file", file], { encoding: "utf8" });
           assert.equal(run.status, 0, `cloud-init schema rejected ${file}:\n${run.stdout}${run.stderr}`);
           assert.match(run.stdout, /^Valid cloud-config/);
@@ -82,14 +84,26 @@ describe("delivery modes: the real validators", function () {
     }
   }
 
-  for (const workerKind of KINDS) {
-    it(`systemd-analyze verify accepts the ${workerKind} unit with nothing to report`, () => {
+  for (const [workerKind, installNodejs] of KINDS.flatMap((k) => [true, false].map((i) => [k, i] as const))) {
+    const units = installNodejs ? [UNIT_PATH, NODE_INSTALL_UNIT_PATH] : [UNIT_PATH];
+    it(`systemd-analyze verify accepts ${units.map((u) => path.basename(u)).join(" and ")} (${workerKind}, installNodejs ${installNodejs}) with nothing to report`, () => {
       const analyze = tool("systemd-analyze");
       const doc = parseCloudConfig(
-        renderCustomData({ delivery: DeliveryMode.Systemd, workerKind, workerCommand: ADVERSARIAL_COMMANDS[1] }),
+        renderCustomData({
+          delivery: DeliveryMode.Systemd,
+          workerKind,
+          installNodejs,
+          workerCommand: ADVERSARIAL_COMMANDS[1],
+        }),
+      );
+      assert.deepEqual(
+        filesOf(doc)
+          .map((f) => f.path)
+          .filter((p) => p.endsWith(".service")),
+        units,
       );
       // A root holding the system's own units (for the default dependencies) and every path the unit names.
-      const root = path.join(work, `root-${workerKind}`);
+      const root = path.join(work, `root-${workerKind}-${installNodejs}`);
       fs.mkdirSync(path.join(root, "usr/lib/systemd"), { recursive: true });
       fs.cpSync("/usr/lib/systemd/system", path.join(root, "usr/lib/systemd/system"), {
         recursive: true,
@@ -100,7 +114,7 @@ describe("delivery modes: the real validators", function () {
         fs.mkdirSync(path.dirname(target), { recursive: true });
         fs.writeFileSync(target, fileBytes(file), { mode: parseInt(file.permissions ?? "0644", 8) });
       }
-      const run = spawnSync(analyze, ["verify", `--root=${root}`, UNIT_PATH], { encoding: "utf8" });
+      const run = spawnSync(analyze, ["verify", `--root=${root}`, ...units], { encoding: "utf8" });
       assert.equal(run.status, 0, `systemd-analyze verify failed:\n${run.stdout}${run.stderr}`);
       assert.equal((run.stdout + run.stderr).trim(), "", "systemd-analyze verify printed warnings");
     });
@@ -114,8 +128,8 @@ describe("delivery modes: the real validators", function () {
     assert.match(run.stdout + run.stderr, /RestartSteps|Unknown/);
   });
 
-  for (const delivery of MODES) {
-    it(`shellcheck is clean on every shell script the ${delivery} mode ships`, () => {
+  for (const [delivery, installNodejs] of MODES.flatMap((m) => [true, false].map((i) => [m, i] as const))) {
+    it(`shellcheck is clean on every shell script the ${delivery} mode ships (installNodejs ${installNodejs})`, () => {
       const shellcheck = tool("shellcheck");
       const doc = parseCloudConfig(
         renderCustomData({
@@ -124,18 +138,38 @@ describe("delivery modes: the real validators", function () {
           imdsUrl: "http://127.0.0.1:1",
           armUrl: "http://127.0.0.1:1",
           timeoutSeconds: 30,
+          installNodejs,
         }),
       );
       const scripts = filesOf(doc).filter((f) => fileBytes(f).toString("utf8").startsWith("#!/bin/sh"));
-      const expected = delivery === DeliveryMode.CloudInit ? [LAUNCHER_PATH, PER_BOOT_SCRIPT_PATH] : [LAUNCHER_PATH];
+      const expected = [
+        LAUNCHER_PATH,
+        ...(delivery === DeliveryMode.CloudInit ? [PER_BOOT_SCRIPT_PATH] : []),
+        ...(installNodejs ? [NODE_INSTALLER_PATH] : []),
+      ];
       assert.deepEqual(scripts.map((f) => f.path).sort(), expected.sort());
       for (const script of scripts) {
-        const file = path.join(work, path.basename(script.path));
+        const file = path.join(work, `${delivery}-${installNodejs}-${path.basename(script.path)}`);
         fs.writeFileSync(file, fileBytes(script));
         const run = spawnSync(shellcheck, ["--shell=sh", "--severity=style", file], { encoding: "utf8" });
         assert.equal(run.status, 0, `shellcheck on ${script.path}:\n${run.stdout}${run.stderr}`);
       }
     });
+  }
+
+  for (const delivery of MODES) {
+    for (const overprovision of [true, false]) {
+      const extensions = renderExtensions({ delivery, overprovision, imdsUrl: "http://127.0.0.1:1" });
+      if (extensions.length === 0) continue;
+      it(`shellcheck is clean on the ${delivery} extension's command (overprovision ${overprovision})`, () => {
+        const shellcheck = tool("shellcheck");
+        assert.equal(extensions.length, 1);
+        const file = path.join(work, `extension-${delivery}-${overprovision}.sh`);
+        fs.writeFileSync(file, extensions[0].settings.commandToExecute);
+        const run = spawnSync(shellcheck, ["--shell=sh", "--severity=style", file], { encoding: "utf8" });
+        assert.equal(run.status, 0, `shellcheck on ${extensions[0].name}:\n${run.stdout}${run.stderr}`);
+      });
+    }
   }
 
   it("the customScript command is one plain command line that returns at once (systemd-run --no-block)", () => {
@@ -158,11 +192,43 @@ describe("delivery modes: boot is never held", () => {
       assert.doesNotMatch(unit, /^Type=(oneshot|forking|notify)/m);
       assert.doesNotMatch(unit, /^ExecStartPre=/m);
       assert.doesNotMatch(unit, /cloud-final|cloud-init\.target/);
-      assert.match(unit, /^RestartPreventExitStatus=92 93 94 95 96$/m);
+      assert.match(unit, /^RestartPreventExitStatus=89 92 93 94 95 96$/m);
       assert.match(unit, /^Restart=on-failure$/m);
+      assert.match(unit, /^NotifyAccess=all$/m);
       assert.equal(/^RemainAfterExit=yes$/m.test(unit), workerKind === WorkerKind.Forking);
     });
   }
+
+  it("the installer's unit is pulled in by the worker's only, and its start job too completes at exec", () => {
+    const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w" }));
+    const installer = writeFile(doc, NODE_INSTALL_UNIT_PATH);
+    assert.match(installer, /^Type=exec$/m);
+    assert.match(installer, /^ExecStart=\/usr\/local\/lib\/hpc-workers\/install-node$/m);
+    // No [Install] (nothing enables it), no Before= (nothing waits for it), no Restart= (it retries itself).
+    assert.doesNotMatch(installer, /^\[Install\]|^WantedBy=|^RequiredBy=|^Before=|^Restart=|^ExecStartPre=/m);
+    const worker = writeFile(doc, UNIT_PATH);
+    assert.deepEqual(worker.match(/^(Wants|After|Requires|BindsTo|Requisite)=hpc-node-install\.service$/gm), [
+      "Wants=hpc-node-install.service",
+      "After=hpc-node-install.service",
+    ]);
+    const imageNode = writeFile(
+      parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w", installNodejs: false })),
+      UNIT_PATH,
+    );
+    assert.doesNotMatch(imageNode, /hpc-node-install/);
+  });
+
+  it("no mode uses cloud-init's packages module, which runs once and may give up on a held dpkg lock", () => {
+    for (const delivery of MODES) {
+      for (const installNodejs of [true, false]) {
+        const doc = parseCloudConfig(renderCustomData({ delivery, workerCommand: "w", installNodejs }));
+        assert.deepEqual(
+          Object.keys(doc).filter((k) => /package/.test(k)),
+          [],
+        );
+      }
+    }
+  });
 
   it("systemd mode enables and starts the unit with --no-block, and no runcmd waits", () => {
     const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w" }));
@@ -175,58 +241,6 @@ describe("delivery modes: boot is never held", () => {
     assert.match(writeFile(doc, PER_BOOT_SCRIPT_PATH), /^exec systemctl start --no-block hpc-worker\.service$/m);
   });
 });
-
-/** Runs the rendered launcher with stub paths; returns what the stub shell received. */
-function runLauncher(
-  launcherText: string,
-  commandBytes: Buffer,
-  opts: { waiterExit?: number; runtimeDir?: string } = {},
-): {
-  status: number | null;
-  stderr: string;
-  argv?: { count: string; flag: string; command: Buffer };
-  waiterArgs: string;
-} {
-  const dir = tempDir("hpc-launch-");
-  try {
-    const stubShell = path.join(dir, "shell");
-    fs.writeFileSync(
-      stubShell,
-      `#!/bin/sh\nprintf '%s' "$#" > "$ARGV_OUT.count"\nprintf '%s' "$1" > "$ARGV_OUT.1"\nprintf '%s' "$2" > "$ARGV_OUT.2"\n`,
-      { mode: 0o755 },
-    );
-    const stubWaiter = path.join(dir, "waiter.js");
-    fs.writeFileSync(
-      stubWaiter,
-      `require("fs").writeFileSync(process.env.ARGV_OUT + ".waiter", JSON.stringify(process.argv.slice(2))); process.exit(${opts.waiterExit ?? 0});\n`,
-    );
-    const commandFile = path.join(dir, "worker-command");
-    fs.writeFileSync(commandFile, commandBytes);
-    const launcher = path.join(dir, "launch");
-    const patched = launcherText
-      .replace(/^WAITER=.*$/m, `WAITER=${stubWaiter}`)
-      .replace(/^WORKER_COMMAND_FILE=.*$/m, `WORKER_COMMAND_FILE=${commandFile}`)
-      .replace(/^WORKER_SHELL=.*$/m, `WORKER_SHELL=${stubShell}`);
-    assert.notEqual(patched, launcherText, "the launcher's path variables moved; update the stubs");
-    fs.writeFileSync(launcher, patched, { mode: 0o755 });
-    const out = path.join(dir, "argv");
-    const run = spawnSync(launcher, [], {
-      env: { ...process.env, ARGV_OUT: out, RUNTIME_DIRECTORY: opts.runtimeDir ?? dir },
-      encoding: "utf8",
-    });
-    const argv = fs.existsSync(`${out}.count`)
-      ? {
-          count: fs.readFileSync(`${out}.count`, "utf8"),
-          flag: fs.readFileSync(`${out}.1`, "utf8"),
-          command: fs.readFileSync(`${out}.2`),
-        }
-      : undefined;
-    const waiterArgs = fs.existsSync(`${out}.waiter`) ? fs.readFileSync(`${out}.waiter`, "utf8") : "";
-    return { status: run.status, stderr: run.stderr, argv, waiterArgs };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const commandArbitrary = fc
   .oneof(
@@ -305,75 +319,4 @@ describe("delivery modes: escaping, property-based", function () {
       assert.ok(result.argv!.command.equals(Buffer.from(workerCommand, "utf8")));
     });
   }
-});
-
-describe("the launcher", function () {
-  this.timeout(30000);
-  const render = (overprovision: boolean) =>
-    writeFile(
-      parseCloudConfig(
-        renderCustomData({
-          delivery: DeliveryMode.Systemd,
-          workerCommand: "w",
-          overprovision,
-          timeoutSeconds: 900,
-          imdsUrl: "http://127.0.0.1:9",
-          agentBundle: "//",
-        }),
-      ),
-      LAUNCHER_PATH,
-    );
-
-  it("passes --kept-file (when the scale set overprovisions) and the waiter settings only as configured", () => {
-    assert.deepEqual(JSON.parse(runLauncher(render(true), Buffer.from("w")).waiterArgs), [
-      "--timeout",
-      "900",
-      "--kept-file",
-      KEPT_FILE_PATH,
-      "--imds-url",
-      "http://127.0.0.1:9",
-    ]);
-    assert.deepEqual(JSON.parse(runLauncher(render(false), Buffer.from("w")).waiterArgs), [
-      "--timeout",
-      "900",
-      "--imds-url",
-      "http://127.0.0.1:9",
-    ]);
-  });
-
-  for (const [waiterExit, meaning] of [
-    [2, "usage"],
-    [3, "gone"],
-    [4, "failed"],
-    [5, "timeout"],
-    [6, "refused"],
-  ] as const) {
-    it(`never starts the worker when the waiter says ${meaning}, and exits ${WAITER_EXIT_OFFSET + waiterExit} so the unit does not restart`, () => {
-      const result = runLauncher(render(true), Buffer.from("w"), { waiterExit });
-      assert.equal(result.status, WAITER_EXIT_OFFSET + waiterExit);
-      assert.equal(result.argv, undefined, "the worker shell must not run");
-      assert.match(result.stderr, new RegExp(`waiter exited with ${waiterExit}; the worker is not started`));
-    });
-  }
-
-  it("backs off when the worker keeps stopping soon after it starts", () => {
-    const runtimeDir = tempDir("hpc-backoff-");
-    const stubs = tempDir("hpc-stubs-");
-    try {
-      // A stub `sleep` records the delay instead of sleeping.
-      fs.writeFileSync(path.join(stubs, "sleep"), `#!/bin/sh\necho "$1" >> "${stubs}/slept"\n`, { mode: 0o755 });
-      const launcher = render(false);
-      const previousPath = process.env.PATH;
-      process.env.PATH = `${stubs}:${previousPath}`;
-      try {
-        for (let i = 0; i < 5; i++) runLauncher(launcher, Buffer.from("w"), { runtimeDir });
-      } finally {
-        process.env.PATH = previousPath;
-      }
-      assert.deepEqual(fs.readFileSync(path.join(stubs, "slept"), "utf8").trim().split("\n"), ["5", "10", "20", "40"]);
-    } finally {
-      fs.rmSync(runtimeDir, { recursive: true, force: true });
-      fs.rmSync(stubs, { recursive: true, force: true });
-    }
-  });
 });

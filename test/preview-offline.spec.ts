@@ -109,7 +109,7 @@ describe("preview:offline: the shipped program with the dev stack", () => {
     assert.match(run.stdout, /Resources: \+ 9 to create/);
   });
 
-  it("summarises the role, its resource-group scope and principalType, the delivery mode and the custom-data size", () => {
+  it("summarises the role, its resource-group scope and principalType, the delivery mode, the kept proof and the custom-data size", () => {
     assert.match(
       run.stdout,
       new RegExp(
@@ -121,6 +121,10 @@ describe("preview:offline: the shipped program with the dev stack", () => {
     assert.match(run.stdout, /principal: +identity of hpc-dev-workers-vmss/);
     assert.match(run.stdout, /delivery: +systemd \(unit\) \[config delivery: systemd\]/);
     assert.match(run.stdout, /eviction: +Regular; deletes come without notice \(no terminate notification\)/);
+    assert.match(
+      run.stdout,
+      /kept proof: +extension "hpc-worker-kept" \(Microsoft\.Azure\.Extensions\/CustomScript 2\.1\) writes \/var\/lib\/hpc-workers\/kept on kept VMs only; the waiter runs with --kept-file$/m,
+    );
     const size =
       /custom data: +([\d,]+) bytes decoded.* of the 65,535-byte limit \([\d.]+%\), ([\d,]+) chars base64/.exec(
         run.stdout,

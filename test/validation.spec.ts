@@ -10,7 +10,7 @@ import {
   renderCustomData,
   sshKeyProblem,
 } from "../components";
-import { ResourceRecorder, installMocks } from "../testkit/pulumiMocks";
+import { ResourceRecorder, installMocks, unwrap } from "../testkit/pulumiMocks";
 import { minimalArgs } from "../testkit/componentArgs";
 
 /** The InputPropertiesError a construction throws synchronously, or a failure. */
@@ -125,15 +125,42 @@ describe("WorkerScaleSet validation", () => {
     expectOnly(minimalArgs({ armUrl: "not a url" }), "armUrl", /http:\/\/ or https:\/\//);
   });
 
+  it("rejects overprovisioning with extensions on the extras, naming both fields and the fix", () => {
+    const fix = /set doNotRunExtensionsOnOverprovisionedVMs: true \(or leave it unset\), or set overprovision: false$/;
+    for (const overprovision of [true, undefined]) {
+      const args = minimalArgs({ doNotRunExtensionsOnOverprovisionedVMs: false });
+      if (overprovision === undefined) delete args.overprovision;
+      expectOnly(args, "doNotRunExtensionsOnOverprovisionedVMs", fix);
+      const err = rejection(args);
+      assert.match(err.errors[0].reason, /must be true when overprovision is true/);
+      assert.equal(/\(its default\)/.test(err.errors[0].reason), overprovision === undefined);
+    }
+  });
+
+  it("accepts extensions on every VM when the scale set does not overprovision", async () => {
+    const component = new WorkerScaleSet(
+      "no-op-ext",
+      minimalArgs({ overprovision: false, doNotRunExtensionsOnOverprovisionedVMs: false }),
+    );
+    assert.equal(await unwrap(component.scaleSet.doNotRunExtensionsOnOverprovisionedVMs), false);
+  });
+
   it("reports every problem at once and registers nothing", () => {
     const before = recorder.resources.length;
     const err = rejection(
-      minimalArgs({ capacity: 2.5, delivery: "cron" as DeliveryMode, workerCommand: "", sshPublicKey: "nope" }),
+      minimalArgs({
+        capacity: 2.5,
+        delivery: "cron" as DeliveryMode,
+        workerCommand: "",
+        sshPublicKey: "nope",
+        doNotRunExtensionsOnOverprovisionedVMs: false,
+      }),
       "many",
     );
     assert.deepEqual(err.errors.map((e) => e.propertyPath).sort(), [
       "capacity",
       "delivery",
+      "doNotRunExtensionsOnOverprovisionedVMs",
       "sshPublicKey",
       "workerCommand",
     ]);

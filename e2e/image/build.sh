@@ -1,11 +1,19 @@
 #!/bin/bash
 # Builds the e2e guest: a Debian bookworm rootfs (mmdebstrap, no loop mounts), an ext4 image of it
 # (mke2fs -d), and the kernel and initrd copied out of it so qemu can boot it with -kernel/-initrd.
-# Usage: build.sh PACKAGES_FILE OUT_DIR   (OUT_DIR must not exist; it is created complete or not at all)
+# The image has no Node.js and no package mirror: its only apt source is APT_REPO_URL, the local
+# repository the test serves. Debian's nodejs and the dependencies the image lacks are downloaded
+# here, with the image's own apt, into OUT_DIR/nodejs-debs; the test indexes and serves them.
+# Usage: build.sh PACKAGES_FILE OUT_DIR APT_REPO_URL
+#        (OUT_DIR must not exist; it is created complete or not at all)
 set -euo pipefail
 
 PACKAGES_FILE=$1
 OUT_DIR=$2
+APT_REPO_URL=$3
+# Files baked into the image: the e2e's fault injectors, each enabled by a kernel command line flag.
+OVERLAY_DIR="$(dirname "$0")/rootfs"
+readonly NODE_PACKAGE=nodejs
 # Room for the rootfs (~500 MB) plus what cloud-init and the journal write during the tests;
 # the file is sparse, and each run writes into its own qcow2 overlay anyway.
 readonly IMAGE_SIZE=2G
@@ -49,10 +57,33 @@ ROOTFS="$WORK/rootfs"
 trap 'rm -rf "$WORK"' EXIT
 
 echo "build.sh: mmdebstrap $SUITE with: $PACKAGES" >&2
+# The customize hooks run while the chroot still has the mirror's package lists: apt in the image
+# resolves exactly what installing nodejs (without recommends, as the installer does) would fetch.
 mmdebstrap --mode=root --variant=apt --format=directory \
   --aptopt="DPkg::Lock::Timeout \"$APT_LOCK_TIMEOUT_SECONDS\"" \
   --include="$PACKAGES" \
+  --customize-hook="mkdir -p \"\$1/tmp/nodejs-debs/partial\"" \
+  --customize-hook="chroot \"\$1\" apt-get install -q -y --download-only --no-install-recommends -o Dir::Cache::archives=/tmp/nodejs-debs $NODE_PACKAGE" \
+  --customize-hook="copy-out /tmp/nodejs-debs $WORK" \
   "$SUITE" "$ROOTFS" "${MIRRORS[@]}"
+mkdir -p "$WORK/debs"
+mv "$WORK"/nodejs-debs/*.deb "$WORK/debs/"
+rm -rf "$WORK/nodejs-debs"
+mv "$WORK/debs" "$WORK/nodejs-debs"
+if chroot "$ROOTFS" sh -c 'command -v node' >/dev/null; then
+  echo "build.sh: the image must not carry node (the e2e installs it); remove what pulls it in" >&2
+  exit 1
+fi
+echo "build.sh: $NODE_PACKAGE and what the image lacks for it: $(cd "$WORK/nodejs-debs" && echo *.deb)" >&2
+
+# The test's repository is the only source: unsigned, local and served by the test itself, hence
+# trusted=yes. No package lists ship, as on a cloud image: the first install runs apt-get update.
+rm -f "$ROOTFS"/etc/apt/sources.list.d/*
+echo "deb [trusted=yes] $APT_REPO_URL ./" > "$ROOTFS/etc/apt/sources.list"
+find "$ROOTFS/var/lib/apt/lists" -maxdepth 1 -type f ! -name lock -delete
+
+cp -R --preserve=mode "$OVERLAY_DIR/." "$ROOTFS/"
+chroot "$ROOTFS" systemctl enable e2e-hold-apt-locks.service
 
 echo "$GUEST_LOCALE UTF-8" > "$ROOTFS/etc/locale.gen"
 chroot "$ROOTFS" locale-gen

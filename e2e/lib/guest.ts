@@ -7,6 +7,7 @@ import { ChildProcess, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Accel, qemuAccelArgs } from "./accel";
+import { APT_REPO_ADDRESS } from "./aptRepo";
 import { GuestImage } from "./image";
 import { GuestAgent } from "./qga";
 import { Qmp } from "./qmp";
@@ -32,7 +33,17 @@ export interface GuestOptions {
   userData: string | Buffer;
   /** Port of the fake IMDS+ARM on 127.0.0.1. */
   fakePort: number;
+  /** Port of the test's apt repository on 127.0.0.1 (reached at APT_REPO_ADDRESS), if any. */
+  repoPort?: number;
+  /** Extra kernel command line words: the flags that enable the image's baked fault injectors. */
+  kernelArgs?: string[];
   workDir: string;
+}
+
+/** One slirp guestfwd: a guest connection to address:80 runs one socat to the host's port. */
+function forward(address: string, port: number): string {
+  // cmd: starts one socat per guest connection; a tcp: target would carry one connection in all.
+  return `guestfwd=tcp:${address}:80-cmd:socat - TCP:127.0.0.1:${port}`;
 }
 
 export class Guest {
@@ -95,9 +106,11 @@ export class Guest {
       "-initrd",
       this.opts.image.initrd,
       "-append",
-      "console=ttyS0 root=/dev/vda rw",
+      ["console=ttyS0 root=/dev/vda rw", ...(this.opts.kernelArgs ?? [])].join(" "),
       "-drive",
-      `file=${this.overlay},if=virtio,format=qcow2`,
+      // cache=unsafe: the overlay is thrown away after the run, so the guest's flushes (dpkg
+      // syncs every file it unpacks) need not reach the host's disk.
+      `file=${this.overlay},if=virtio,format=qcow2,cache=unsafe`,
       "-drive",
       `file=${this.seed},if=virtio,format=raw,media=cdrom,readonly=on`,
       // append=on: the next boot adds to this log instead of truncating it.
@@ -106,9 +119,11 @@ export class Guest {
       "-serial",
       "chardev:ser0",
       "-netdev",
-      `user,id=net0,${SLIRP_NET},restrict=on,` +
-        // cmd: starts one socat per guest connection; a tcp: target would carry one connection in all.
-        `guestfwd=tcp:${IMDS_ADDRESS}:80-cmd:socat - TCP:127.0.0.1:${this.opts.fakePort}`,
+      [
+        `user,id=net0,${SLIRP_NET},restrict=on`,
+        forward(IMDS_ADDRESS, this.opts.fakePort),
+        ...(this.opts.repoPort !== undefined ? [forward(APT_REPO_ADDRESS, this.opts.repoPort)] : []),
+      ].join(","),
       "-device",
       "virtio-net-pci,netdev=net0",
       "-qmp",

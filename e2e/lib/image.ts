@@ -1,10 +1,12 @@
 /**
  * The guest image, built once by e2e/image/build.sh and cached under .cache/e2e/<key>, where the
- * key hashes the package list and the build script: change either and the next run rebuilds.
+ * key hashes every file of e2e/image (package list, build script, baked files) and the local apt
+ * repository's URL baked into it: change any and the next run rebuilds.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { APT_REPO_URL } from "./aptRepo";
 import { IMAGE_CACHE_DIR, IMAGE_DIR } from "./paths";
 import { spawnTracked } from "./processes";
 
@@ -21,13 +23,26 @@ export interface GuestImage {
   rootfs: string;
   kernel: string;
   initrd: string;
+  /** Debian's nodejs and the dependencies the image lacks, for the test's apt repository. */
+  nodejsDebs: string;
+}
+
+/** Every file under `dir`, relative, sorted: the image's inputs. */
+function filesUnder(dir: string, prefix = ""): string[] {
+  return fs
+    .readdirSync(path.join(dir, prefix), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? filesUnder(dir, path.join(prefix, e.name)) : [path.join(prefix, e.name)]))
+    .sort();
 }
 
 export function imageKey(): string {
   const hash = createHash("sha256");
-  for (const file of [PACKAGES_FILE, BUILD_SCRIPT]) {
-    hash.update(path.basename(file)).update("\0").update(fs.readFileSync(file)).update("\0");
+  for (const file of filesUnder(IMAGE_DIR)) {
+    const full = path.join(IMAGE_DIR, file);
+    const mode = (fs.statSync(full).mode & 0o777).toString(8);
+    hash.update(file).update("\0").update(mode).update("\0").update(fs.readFileSync(full)).update("\0");
   }
+  hash.update(APT_REPO_URL);
   return hash.digest("hex").slice(0, KEY_LENGTH);
 }
 
@@ -39,13 +54,16 @@ function describe(key: string): GuestImage {
     rootfs: path.join(dir, "rootfs.img"),
     kernel: path.join(dir, "vmlinuz"),
     initrd: path.join(dir, "initrd.img"),
+    nodejsDebs: path.join(dir, "nodejs-debs"),
   };
 }
 
 /** The cached image, or undefined when it still has to be built. */
 export function cachedImage(): GuestImage | undefined {
   const image = describe(imageKey());
-  return [image.rootfs, image.kernel, image.initrd].every((f) => fs.existsSync(f)) ? image : undefined;
+  return [image.rootfs, image.kernel, image.initrd, image.nodejsDebs].every((f) => fs.existsSync(f))
+    ? image
+    : undefined;
 }
 
 /** Returns the cached image, building it first when the cache has none for the current key. */
@@ -59,7 +77,7 @@ export async function ensureImage(log: (line: string) => void): Promise<GuestIma
   fs.mkdirSync(IMAGE_CACHE_DIR, { recursive: true });
   log(`e2e: building guest image ${image.key} (cold: about a minute) ...`);
   const started = Date.now();
-  const child = spawnTracked("bash", [BUILD_SCRIPT, PACKAGES_FILE, image.dir], {
+  const child = spawnTracked("bash", [BUILD_SCRIPT, PACKAGES_FILE, image.dir, APT_REPO_URL], {
     stdio: ["ignore", "inherit", "inherit"],
   });
   const timer = setTimeout(() => child.kill("SIGTERM"), BUILD_TIMEOUT_MS);

@@ -84,15 +84,18 @@ export function spawnTracked(command: string, args: string[], options: SpawnOpti
   return child;
 }
 
-/** Direct children of `pid` (qemu runs one socat per guest connection to the fake). */
+/**
+ * Running direct children of `pid` (qemu runs one socat per guest connection to the fake). A
+ * zombie is not running: it is a child that exited and that Node reaps a moment later.
+ */
 export function childPids(pid: number): number[] {
   const out: number[] = [];
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid) out.push(Number(entry));
+      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(ppid) === pid && state !== "Z") out.push(Number(entry));
     } catch {
       // It exited while we looked.
     }

@@ -1,120 +1,163 @@
 /**
- * The lower bound that the documented budgets put on "Succeeded → worker start", per instance,
- * for any waiter that, like ours, cannot know when its VM will turn Succeeded.
+ * The floor the documented budgets put on "Succeeded → worker start", per kept instance, for any
+ * waiter under the kept-file contract (agent README): it learns Succeeded only from an ARM read of
+ * its own VM, sends its first read at boot, keeps reading until it has seen its answer (while its
+ * kept file is absent too, to see Deleting), and, since no instance can count the others, takes
+ * an equal share of every budget it shares.
  *
- * Derivation.
- * 1. A waiter learns Succeeded only from an ARM read sent after it (the answer then takes a
- *    round trip, RTT). Between reads it is blind.
- * 2. Succeeded arrives at a moment the waiter cannot predict, so it falls at a uniformly
- *    random phase of the waiter's reads. For reads at a mean rate r, the mean wait from that
- *    moment to the next read is at least 1/(2r), and exactly that for evenly spaced reads
- *    (the inspection paradox: any unevenness makes the gap that Succeeded lands in longer).
- * 3. Rates are capped twice. Per VM, Compute's "Get VMSS VMs" refills 12/min, so r ≤ 1/5 s
- *    and the wait is ≥ 2.5 s. Across the fleet, every instance shares one principal and so
- *    ARM's 25 reads/s; with W(t) instances waiting at t, Σ r ≤ 25/s. Σ 1/(2r) under Σ r ≤ 25
- *    is least for equal shares (1/r is convex), r = 25/W, a wait of W/(2·25) s. Compute's
- *    subscription bucket (2,000/min ≈ 33/s) is looser than ARM's 25/s and never binds.
- * 4. Hence, for an instance turning Succeeded at s, wait ≥ max(2.5 s, W(s)/50 s) + RTT.
- *    W(s) counts the instances still waiting for their own Succeeded at that moment (kept VMs
- *    and extras alike), not N: the ones already done no longer spend the budget. With all N
- *    waiting at once it is the issue's max(per-VM bound, N/(2×25) s).
- * 5. With --overprovisioned the waiter must also read the scale set Succeeded (at S, when the
- *    cull is over) and then its own VM once more: two reads after S, two more round trips after
- *    max(s + wait, S). Those 2 reads per instance come from the same 250 + 25/s, so the k-th
- *    instance through cannot be done before S + (2k − 250)/25 s; we admit them first come, first
- *    served (by when they could have seen their own Succeeded). At N = 2,000 that alone puts the
- *    median instance 70 s after S.
- *    What-if (--vmss-bucket): the scale-set reads also draw on Compute's per-scale-set "Low Cost
- *    Get VMSS" bucket (36, refilled 12/min) shared by the whole fleet, so even an oracle can admit
- *    only 36 instances at S and one every 5 s after.
- * The bound ignores the one-off bursts (36 per VM, 250 per principal) before S: a waiter that
- * spends its burst early can beat step 3 for waits shorter than a few minutes, so a ratio below 1
- * at small N is legitimate, not a bug. It is a steady-state floor, not a promise.
+ * Derivation. ready_i = max(Succeeded_i, kept file_i, RBAC_j) is the earliest any waiter could
+ * start instance i of scale set j; the answer to a read comes one round trip (RTT) after it.
+ * 1. Phase. Ready falls at a moment the waiter cannot predict, so at a uniformly random phase of
+ *    its reads: reading at rate r(t), it sends its next read once ∫ r dt from ready_i reaches its
+ *    phase, ½ on average (for evenly spaced reads; unevenness only lengthens the gap ready lands in).
+ * 2. Per VM. Compute's per-VM bucket refills 12/min: a waiter that cannot tell when Succeeded
+ *    comes reads at most every 5 s in the long run, a wait of 2.5 s. The kept file says Succeeded
+ *    is seconds away (its extension is finishing), so the VM's own burst of 36 pays for reads 1 s
+ *    apart: 0.5 s.
+ * 3. Shared budgets, as a fluid. Every waiter still reading draws on its scale set's principal
+ *    (250, +25/s), the subscription's ARM reads (3,750, +375/s) and, once RBAC has landed (Compute
+ *    never sees a 403), Compute's "Get VMSS VMs" per subscription (6,000, +2,000/min). Still reading
+ *    means booted and not yet exited: a kept waiter exits at its first read after ready, an extra
+ *    at its first after Deleting; so W counts the waiters whose answer has come but who have not
+ *    read it yet. Each bucket b gives polling ρ_b + L_b/H_b reads per second, where L_b is its level
+ *    after the first reads at boot (which the contract sends and no policy can pace) and
+ *    H_b = C_b/ρ_b its refill time: a fleet that cannot know how long a drain will last spends its
+ *    burst no faster than the bucket would refill it, else it runs dry. The W_b waiters share it
+ *    equally (Σ 1/(2r) under Σ r ≤ c is least for equal shares, 1/r being convex), so each reads at
+ *    r = min_b (ρ_b + L_b/H_b)/W_b, and at most once per second (step 2).
+ * 4. RBAC (first deployment). Until RBAC_j lands every read of set j answers 403 and says nothing
+ *    of when it will land: it is one more unpredictable moment (step 1), and its W_j waiters all
+ *    reach it at once.
+ * Hence start_i ≥ max(ready_i + per-VM wait, the moment step 3's reads after ready_i add up to ½) + RTT,
+ * integrated in steps of 0.1 s over the platform's own timeline (platform.ts).
  *
- * Why W(s) and not the issue's N/(2×25): N assumes every instance waits at once. Instances that
- * already saw Succeeded stop reading, so a policy can beat N/50 by far when instances boot over
- * minutes; a "bound" that can be beaten bounds nothing. The bench prints N/50 beside it.
- *
- * What it leaves out, on purpose (it holds for any waiter): the agent's contract sends each
- * waiter's first read as soon as it has a token, when its VM is (in this model) never Succeeded
- * yet. Those reads come at the boot rate a(t) and leave 25 − a(t) for polling, so a waiter under
- * the contract cannot do better than about W/(2(25 − a)) where W/50 dominates, i.e. up to
- * 25/(25 − a) times this bound: 1.25× at a = 5/s (the default creation rate), 1.67× at 10/s;
- * at 50/s the first reads alone (35-40/s at the wave's peak) outrun the refill, and zero 429s
- * is impossible for any waiter under that rule.
+ * What it leaves out, on purpose: a waiter that spends its burst on a guess beats step 2 (a lone
+ * VM's 24 fast reads in its first half minute), so a ratio below 1 at small N is legitimate; and a
+ * waiter that starved the others (an extra, a VM still without its kept file) could beat step 3,
+ * but the contract gives every waiter the same share. It is a floor for that contract, not a promise.
  */
 import {
+  ARM_READS_PER_PRINCIPAL,
+  ARM_READS_PER_SUBSCRIPTION,
   ARM_RTT_MEDIAN_MS,
-  ARM_SUBSCRIPTION_READ_BUCKET,
-  ARM_SUBSCRIPTION_READ_REFILL_PER_S,
-  COMPUTE_GET_VMSS_BUCKET,
-  COMPUTE_GET_VMSS_REFILL_PER_MIN,
-  COMPUTE_GET_VMSS_VM_REFILL_PER_MIN,
+  COMPUTE_GET_VMSS_VM_PER_SUBSCRIPTION,
+  COMPUTE_GET_VMSS_VM_PER_VM,
+  FORBIDDEN_COUNTED,
 } from "./constants";
-import type { ScaleOut } from "./platform";
+import type { BucketLimit } from "./constants";
+import { Deployment, VmTimeline, readyAt } from "./platform";
 
-/** Half the per-VM refill period: 60 s / 12 / 2 = 2.5 s. */
-export const PER_VM_FLOOR_MS = 60_000 / COMPUTE_GET_VMSS_VM_REFILL_PER_MIN / 2;
+/** Step 2 without the kept file: half the per-VM refill period, 60 s / 12 / 2 = 2.5 s. */
+export const PER_VM_WAIT_MS = 1000 / COMPUTE_GET_VMSS_VM_PER_VM.refillPerSecond / 2;
+/** Step 2 with the kept file: reads 1 s apart from the VM's own burst, 0.5 s. */
+export const KEPT_FILE_WAIT_MS = 500;
+/** The fastest a waiter reads its VM: once a second, from its own burst. */
+const MAX_READS_PER_S = 1;
+/** The integration step. */
+const STEP_MS = 100;
+/** A waiter reads after ready once ∫ r dt reaches this: the mean phase. */
+const PHASE = 0.5;
 
-export interface BoundOptions {
-  /** The waiter gates on the scale set (issue 3, --overprovisioned). */
-  gate: boolean;
-  /** What-if: the per-scale-set "Low Cost Get VMSS" bucket (off by default, as in azure.ts). */
-  scaleSetBucket?: boolean;
-}
-
-/** The issue's rough form, max(per-VM floor, N/(2×25) s) + RTT: every instance waiting at once. */
-export function issueBoundMs(n: number): number {
-  return pollingFloorMs(n);
-}
-
-/** Step 4's wait for a fleet of W waiting instances, in ms, round trip included. */
-export function pollingFloorMs(waiting: number): number {
-  return Math.max(PER_VM_FLOOR_MS, (waiting / (2 * ARM_SUBSCRIPTION_READ_REFILL_PER_S)) * 1000) + ARM_RTT_MEDIAN_MS;
-}
-
-/** W(t): instances whose waiter has started and whose own VM is not yet Succeeded (nor being deleted). */
-export function waitingCounter(s: ScaleOut): (t: number) => number {
-  const starts = s.vms.map((v) => v.agentStart).sort((a, b) => a - b);
-  const ends = s.vms.map((v) => Math.min(v.succeeded, v.deleting)).sort((a, b) => a - b);
-  return (t) => countAtMost(starts, t) - countAtMost(ends, t - 1e-9);
-}
-
-function countAtMost(sorted: number[], t: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] <= t) lo = mid + 1;
-    else hi = mid;
+/** One shared bucket in the fluid: its level and what it can give to polling now. */
+class Fluid {
+  level: number;
+  constructor(readonly limit: BucketLimit) {
+    this.level = limit.capacity;
   }
-  return lo;
+  /** The first reads at boot this step took: no policy paces them. */
+  unpaced = 0;
+  /** Reads per second it can give to polling: its refill less the first reads, plus its level spent over its refill time. */
+  polling(dtS: number): number {
+    const refillTime = this.limit.capacity / this.limit.refillPerSecond;
+    return Math.max(0, this.limit.refillPerSecond - this.unpaced / dtS + this.level / refillTime);
+  }
+  spend(reads: number, dtS: number): void {
+    const level = this.level + this.limit.refillPerSecond * dtS - this.unpaced - reads;
+    if (level < 0) this.overdrawn += -level;
+    this.level = Math.min(this.limit.capacity, Math.max(0, level));
+    this.unpaced = 0;
+  }
+  /** Reads the first reads alone took beyond the bucket: 429s no policy under the contract can avoid. */
+  overdrawn = 0;
 }
 
-/** The bound for every kept instance, in ms, in the order of s.vms (extras omitted). */
-export function boundLatenciesMs(s: ScaleOut, o: BoundOptions): number[] {
-  const waiting = waitingCounter(s);
-  const kept = s.vms.filter((v) => !v.extra);
-  const seen = kept.map((v) => v.succeeded + pollingFloorMs(waiting(v.succeeded)));
-  return gateAndMeasure(s, kept, seen, o);
+interface Event {
+  at: number;
+  vm: VmTimeline;
 }
 
-function gateAndMeasure(s: ScaleOut, kept: ScaleOut["vms"], seen: number[], o: BoundOptions): number[] {
-  if (!o.gate) return kept.map((v, i) => seen[i] - v.succeeded);
-  const slotEveryMs = 60_000 / COMPUTE_GET_VMSS_REFILL_PER_MIN;
-  const order = kept.map((_, i) => i).sort((a, b) => seen[a] - seen[b]);
-  const out = new Array<number>(kept.length);
-  order.forEach((i, k) => {
-    // The k-th instance through cannot be done before 2(k+1) reads have been served after S.
-    const budget =
-      s.scaleSetSucceeded +
-      (Math.max(0, 2 * (k + 1) - ARM_SUBSCRIPTION_READ_BUCKET) / ARM_SUBSCRIPTION_READ_REFILL_PER_S) * 1000;
-    const slot =
-      (o.scaleSetBucket ?? false)
-        ? s.scaleSetSucceeded + Math.max(0, k + 1 - COMPUTE_GET_VMSS_BUCKET) * slotEveryMs
-        : s.scaleSetSucceeded;
-    out[i] = Math.max(seen[i], slot, budget) + 2 * ARM_RTT_MEDIAN_MS - kept[i].succeeded;
-  });
+/** The earliest start (epoch ms) of every kept instance, by index. */
+export function boundStartsMs(d: Deployment, forbiddenCounted = FORBIDDEN_COUNTED): Map<number, number> {
+  const sets = d.scaleSets.length;
+  const rbac = d.scaleSets.map((s) => s.rbacReady);
+  const principals = d.scaleSets.map(() => new Fluid(ARM_READS_PER_PRINCIPAL));
+  const global = new Fluid(ARM_READS_PER_SUBSCRIPTION);
+  const compute = new Fluid(COMPUTE_GET_VMSS_VM_PER_SUBSCRIPTION);
+  const boots: Event[] = d.vms.map((vm) => ({ at: vm.agentStart, vm })).sort((a, b) => a.at - b.at);
+  // When each waiter's answer is there: ready for a kept VM, Deleting for an extra (it exits on it).
+  const answers: Event[] = d.vms
+    .map((vm) => ({ at: Math.max(vm.agentStart, vm.extra ? Math.min(vm.deleting, vm.gone) : readyAt(d, vm)), vm }))
+    .sort((a, b) => a.at - b.at);
+  const reading = new Array<number>(sets).fill(0);
+  const phase = new Array<number>(sets).fill(0);
+  const pending: Array<Array<{ vm: VmTimeline; until: number }>> = d.scaleSets.map(() => []);
+  const out = new Map<number, number>();
+  let nextBoot = 0;
+  let nextAnswer = 0;
+  let served = 0;
+  const dt = STEP_MS / 1000;
+  for (let t = boots[0].at; served < d.vms.length; t += STEP_MS) {
+    for (; nextBoot < boots.length && boots[nextBoot].at <= t; nextBoot++) {
+      const j = boots[nextBoot].vm.scaleSet;
+      reading[j]++;
+      if (t >= rbac[j]) compute.unpaced++;
+      if (t >= rbac[j] || forbiddenCounted) {
+        principals[j].unpaced++;
+        global.unpaced++;
+      }
+    }
+    for (; nextAnswer < answers.length && answers[nextAnswer].at <= t; nextAnswer++) {
+      const { vm } = answers[nextAnswer];
+      pending[vm.scaleSet].push({ vm, until: phase[vm.scaleSet] + PHASE });
+    }
+    // Step 3: each set's waiters read at the binding bucket's equal share.
+    const all = reading.reduce((a, b) => a + b, 0);
+    const charged = reading.reduce((a, w, j) => a + (t >= rbac[j] || forbiddenCounted ? w : 0), 0);
+    const onCompute = reading.reduce((a, w, j) => a + (t >= rbac[j] ? w : 0), 0);
+    const rates = reading.map((w, j) => {
+      if (w === 0) return 0;
+      let r = MAX_READS_PER_S;
+      if (t >= rbac[j] || forbiddenCounted) {
+        r = Math.min(r, principals[j].polling(dt) / w, global.polling(dt) / Math.max(1, charged));
+      }
+      if (t >= rbac[j]) r = Math.min(r, compute.polling(dt) / Math.max(1, onCompute));
+      return r;
+    });
+    let globalReads = 0;
+    let computeReads = 0;
+    for (let j = 0; j < sets; j++) {
+      const reads = rates[j] * reading[j] * dt;
+      const charge = t >= rbac[j] || forbiddenCounted;
+      principals[j].spend(charge ? reads : 0, dt);
+      if (charge) globalReads += reads;
+      if (t >= rbac[j]) computeReads += reads;
+      phase[j] += rates[j] * dt;
+      const queue = pending[j];
+      while (queue.length && queue[0].until <= phase[j]) {
+        const { vm } = queue.shift()!;
+        reading[j]--;
+        served++;
+        if (!vm.extra) out.set(vm.index, t);
+      }
+    }
+    global.spend(globalReads, dt);
+    compute.spend(computeReads, dt);
+  }
+  for (const vm of d.vms) {
+    if (vm.extra) continue;
+    const perVm = d.overprovision ? KEPT_FILE_WAIT_MS : PER_VM_WAIT_MS;
+    out.set(vm.index, Math.max(readyAt(d, vm) + perVm, out.get(vm.index)!) + ARM_RTT_MEDIAN_MS);
+  }
   return out;
 }
 

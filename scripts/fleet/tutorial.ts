@@ -20,7 +20,7 @@ import {
   TUTORIAL_POLL_S,
   TUTORIAL_TRAILING_SLEEP_S,
 } from "./constants";
-import { ARM_URL } from "./azure";
+import { ARM_URL } from "./region";
 
 const TOKEN_PATH =
   "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F";

@@ -1,10 +1,10 @@
 /**
  * What the offline preview prints: the resource tree as `pulumi preview` draws it, a summary of each
- * role assignment and scale set (role, scope, principal, delivery, custom-data size), and the policy
+ * role assignment and scale set (role, scope, principal, delivery, kept proof, custom-data size), and the policy
  * pack's verdict.
  */
 import * as path from "path";
-import { MAX_CUSTOM_DATA_BYTES, WAITER_PATH } from "../../components/defaults";
+import { KEPT_FILE_PATH, MAX_CUSTOM_DATA_BYTES, WAITER_PATH, WORKER_UNIT } from "../../components/defaults";
 import { PER_BOOT_SCRIPT_PATH } from "../../components/delivery";
 import { decodeCustomData } from "../../policy/customData";
 import { ResourceSnapshot, Violation, formatViolation, hasMandatory, toPolicyResources } from "../../policy/evaluate";
@@ -41,10 +41,19 @@ export function renderTree(resources: ResourceSnapshot[]): string[] {
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 
+const cseCommand = (e: any): string =>
+  /^customscript/i.test(e?.type ?? "")
+    ? String(e?.settings?.commandToExecute ?? e?.protectedSettings?.commandToExecute ?? "")
+    : "";
+/** The CSE that only writes the kept file (systemd and cloudInit modes): a proof, not what starts the worker. */
+const isKeptProofOnly = (e: any): boolean =>
+  cseCommand(e).includes(KEPT_FILE_PATH) && !cseCommand(e).includes(WORKER_UNIT);
+
 /** What starts the worker, read back from the rendered scale set. */
 export function detectDelivery(inputs: Record<string, any>, cloudInitText: string | undefined): string {
   const extensions: any[] = inputs.virtualMachineProfile?.extensionProfile?.extensions ?? [];
-  if (extensions.some((e) => /^customscript/i.test(e?.type ?? ""))) return "customScript (Custom Script Extension)";
+  if (extensions.some((e) => /^customscript/i.test(e?.type ?? "") && !isKeptProofOnly(e)))
+    return "customScript (Custom Script Extension)";
   if (cloudInitText?.includes(PER_BOOT_SCRIPT_DIR)) return "cloudInit (per-boot script)";
   if (cloudInitText && /\/etc\/systemd\/system\/[\w@.-]+\.service/.test(cloudInitText)) return "systemd (unit)";
   return "unknown (no waiter trigger found)";
@@ -62,6 +71,22 @@ export function describeEviction(profile: Record<string, any>): string {
   const price =
     maxPrice === undefined || maxPrice === -1 ? "up to the on-demand price (maxPrice -1)" : `at most $${maxPrice}/hour`;
   return `${profile.priority}, evictionPolicy ${profile.evictionPolicy ?? "(unset: Deallocate)"}, paying ${price}; evictions announced about 30 s ahead (Preempt), ${deletes}`;
+}
+
+/** How the waiter learns that the scale set keeps its VM: the extension that writes the kept file, and --kept-file. */
+export function describeKeptProof(inputs: Record<string, any>, cloudInitText: string | undefined): string {
+  const extensions: any[] = inputs.virtualMachineProfile?.extensionProfile?.extensions ?? [];
+  const writer = extensions.find((e) => cseCommand(e).includes(KEPT_FILE_PATH));
+  // As the launcher passes it (shell-quoted); the waiter bundle's own usage text also names the flag.
+  const flag = cloudInitText?.includes(`'--kept-file' '${KEPT_FILE_PATH}'`) ?? false;
+  if (!writer && !flag) return "none: Succeeded is enough (no --kept-file)";
+  if (!writer) return `MISSING: the waiter waits for --kept-file ${KEPT_FILE_PATH} but no extension writes it`;
+  const ext = `extension "${writer.name}" (${writer.publisher}/${writer.type} ${writer.typeHandlerVersion})`;
+  const where =
+    inputs.doNotRunExtensionsOnOverprovisionedVMs === true
+      ? "on kept VMs only"
+      : "on every VM, extras too (doNotRunExtensionsOnOverprovisionedVMs is not true)";
+  return `${ext} writes ${KEPT_FILE_PATH} ${where}; ${flag ? "the waiter runs with --kept-file" : "but the waiter does not run with --kept-file"}`;
 }
 
 export function renderSummary(run: ProgramRun, configuredDelivery?: string): string[] {
@@ -101,6 +126,7 @@ export function renderSummary(run: ProgramRun, configuredDelivery?: string): str
     lines.push(
       `    delivery:      ${detected}${configuredDelivery ? ` [config delivery: ${configuredDelivery}]` : ""}`,
     );
+    lines.push(`    kept proof:    ${describeKeptProof(i, cd?.text)}`);
     if (cd) {
       const pct = ((cd.bytes / MAX_CUSTOM_DATA_BYTES) * 100).toFixed(1);
       lines.push(

@@ -7,10 +7,18 @@
  * The logic is socket-free (handle()), so the same fake also answers a virtual-clock Env
  * (./virtualEnv.ts); the HTTP server only maps answers to sockets.
  */
-import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
-import * as path from "path";
+import { ARM_READS_PER_PRINCIPAL, COMPUTE_GET_VMSS_VM_PER_VM } from "../azureLimits";
+import {
+  COMPUTE_POLICY,
+  RATE_LIMIT_HEADER,
+  armError,
+  computeRemaining,
+  fixtureBody,
+  imdsError,
+  tokenBody,
+} from "./wire";
 import { FakeScheduledEvents, scheduledEventsControl } from "./scheduledEvents";
 
 export type FakeRoute = "imds" | "token" | "scheduledEvents" | "vm" | "scaleSet";
@@ -93,25 +101,16 @@ export const DEFAULT_RESOURCE_ID =
   `/providers/Microsoft.Compute/virtualMachineScaleSets/${DEFAULT_SCALE_SET_NAME}/virtualMachines/0`;
 export const FLEXIBLE_RESOURCE_ID = `/subscriptions/${DEFAULT_SUBSCRIPTION_ID}/resourceGroups/${DEFAULT_RESOURCE_GROUP}/providers/Microsoft.Compute/virtualMachines/workers-flex_1a2b3c4d`;
 
-/**
- * Compute per-resource bucket (GetVMScaleSetVM: 36, refilled 12/min) and ARM per-principal read
- * bucket (250, refilled 25/s). https://learn.microsoft.com/azure/virtual-machines/compute-throttling-limits,
- * https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling
- */
-export const COMPUTE_BUCKET = { capacity: 36, refillPerSecond: 12 / 60 };
-export const PRINCIPAL_BUCKET = { capacity: 250, refillPerSecond: 25 };
+/** The buckets this fake counts, from the one source of limits (../azureLimits.ts). */
+export const COMPUTE_BUCKET = COMPUTE_GET_VMSS_VM_PER_VM;
+export const PRINCIPAL_BUCKET = ARM_READS_PER_PRINCIPAL;
 
-const FIXTURES = path.join(__dirname, "fixtures");
-function fixtureBody(file: string): any {
-  return JSON.parse(fs.readFileSync(path.join(FIXTURES, file), "utf8")).responses["200"].body;
-}
 const VMSS_VM_BODY = fixtureBody("compute-2024-11-01__VirtualMachineScaleSetVM_Get_WithUserData.json");
 const VM_BODY = fixtureBody("compute-2024-11-01__VirtualMachine_Get.json");
 const VMSS_BODY = fixtureBody("compute-2024-11-01__VirtualMachineScaleSet_Get_WithUserData.json");
 const IMDS_BODY = fixtureBody("imds-2021-11-15__GetInstanceMetadata.json");
 /** The vmId of the IMDS spec's GetInstanceMetadata example. */
 export const DEFAULT_VM_ID: string = IMDS_BODY.compute.vmId;
-const TOKEN_BODY = fixtureBody("imds-2023-07-01__GetIdentityToken.json");
 
 function clone<T>(v: T): T {
   return JSON.parse(JSON.stringify(v));
@@ -138,13 +137,7 @@ export const faults = {
     return {
       status: 429,
       headers,
-      body: JSON.stringify({
-        error: {
-          code: "TooManyRequests",
-          message:
-            "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.",
-        },
-      }),
+      body: JSON.stringify(armError.throttled()),
     };
   },
   serviceUnavailable(retryAfterSeconds?: number): FakeFault {
@@ -173,7 +166,7 @@ export const faults = {
     return {
       status: 403,
       headers: { "content-type": "application/json; charset=utf-8" },
-      body: JSON.stringify(authorizationFailed(scope)),
+      body: JSON.stringify(armError.authorizationFailed(scope)),
     };
   },
   /** The identity endpoint before the identity is attached. */
@@ -203,7 +196,7 @@ export const faults = {
     return {
       status: 429,
       headers: { "content-type": "application/json; charset=utf-8" },
-      body: JSON.stringify({ error: "Too many requests" }),
+      body: JSON.stringify(imdsError.throttled()),
     };
   },
   /** ARM 401 for a token past its expiry. */
@@ -237,18 +230,6 @@ export const faults = {
     return { refuse: true };
   },
 };
-
-function authorizationFailed(scope: string) {
-  return {
-    error: {
-      code: "AuthorizationFailed",
-      message:
-        "The client '11111111-2222-3333-4444-555555555555' with object id '11111111-2222-3333-4444-555555555555' does not have authorization " +
-        `to perform action 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/read' over scope '${scope}' or the scope is invalid. ` +
-        "If access was recently granted, please refresh your credentials.",
-    },
-  };
-}
 
 interface Bucket {
   tokens: number;
@@ -465,8 +446,7 @@ export class FakeAzure {
   ): FakeAnswer {
     if (pathname.indexOf("/metadata/") === 0) {
       // https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#errors-and-debugging
-      if (headers["metadata"] !== "true")
-        return json(400, { error: "Bad request. Required metadata header not specified" });
+      if (headers["metadata"] !== "true") return json(400, imdsError.missingMetadataHeader());
       if (headers["x-forwarded-for"] !== undefined)
         return json(400, { error: "Bad request. X-Forwarded-For header is not allowed" });
       if (method !== "GET" && !(route === "scheduledEvents" && method === "POST"))
@@ -500,12 +480,7 @@ export class FakeAzure {
     }
     const auth = /^Bearer (.+)$/.exec(headers["authorization"] || "");
     if (!auth) {
-      return json(401, {
-        error: {
-          code: "AuthenticationFailed",
-          message: "Authentication failed. The 'Authorization' header is missing.",
-        },
-      });
+      return json(401, armError.missingAuthorization());
     }
     const expiry = this.issued.get(auth[1]);
     if (expiry === undefined) {
@@ -523,11 +498,13 @@ export class FakeAzure {
       return { kind: "respond", status: f.status, headers: f.headers, body: f.body };
     }
     const id = route === "vm" ? this.resourceId : this.scaleSetId!;
-    if (!this.rbac) return json(403, authorizationFailed(id));
+    if (!this.rbac) return json(403, armError.authorizationFailed(id));
     const budget = this.spend(id, now);
     const rateHeaders: Record<string, string> = {
-      "x-ms-ratelimit-remaining-subscription-reads": String(budget.principal),
-      "x-ms-ratelimit-remaining-resource": `Microsoft.Compute/${route === "vm" ? "GetVMScaleSetVM" : "GetVMScaleSet"}30Min;${budget.resource}`,
+      [RATE_LIMIT_HEADER.principalReads]: String(budget.principal),
+      [RATE_LIMIT_HEADER.compute]: computeRemaining([
+        [route === "vm" ? COMPUTE_POLICY.vmPerVm : COMPUTE_POLICY.scaleSetPerScaleSet, budget.resource],
+      ]),
       "x-ms-request-id": this.requestId(),
     };
     if (budget.throttledFor !== undefined) {
@@ -542,7 +519,7 @@ export class FakeAzure {
     if (state === "NotFound") {
       const body =
         route === "vm" && this.scaleSetId
-          ? { error: { code: "NotFound", message: "The entity was not found in this Azure location." } }
+          ? armError.instanceNotFound()
           : {
               error: {
                 code: "ResourceNotFound",
@@ -625,17 +602,7 @@ export class FakeAzure {
     const value = `fake-access-token-${++this.serial}-${Math.random().toString(36).slice(2)}`;
     this.issued.set(value, now + this.lifetimeSeconds * 1000);
     this.tokens.push(value);
-    const body = {
-      ...TOKEN_BODY,
-      access_token: value,
-      expires_in: String(this.lifetimeSeconds),
-      expires_on: String(Math.floor(now / 1000) + this.lifetimeSeconds),
-      ext_expires_in: String(this.lifetimeSeconds),
-      not_before: String(Math.floor(now / 1000) - 300),
-      resource: query["resource"],
-      token_type: "Bearer",
-    };
-    return json(200, body);
+    return json(200, tokenBody(value, now, this.lifetimeSeconds, query["resource"]));
   }
 
   private requestId(): string {

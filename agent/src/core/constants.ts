@@ -115,3 +115,39 @@ export const DEFAULT_WORKER_UNIT = "hpc-worker.service";
 
 /** Where systemctl is on every systemd distribution, merged /usr or not. */
 export const DEFAULT_SYSTEMCTL = "/bin/systemctl";
+
+/** A token bucket as Azure documents one: it starts full, a call takes a token, tokens come back at a steady rate. */
+export interface BucketLimit {
+  capacity: number;
+  refillPerSecond: number;
+}
+
+/**
+ * ARM reads per security principal per subscription (bucket 250, refill 25/s): every VM of a scale
+ * set shares it through the set's one system-assigned identity; each scale set has its own.
+ * https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling
+ * ("Regional throttling and token bucket algorithm"). Reported in x-ms-ratelimit-remaining-subscription-reads.
+ */
+export const ARM_READS_PER_PRINCIPAL: BucketLimit = { capacity: 250, refillPerSecond: 25 };
+
+/**
+ * ARM reads per subscription across every principal: the same page sets, per operation type, a global
+ * subscription limit of 15 times the per-principal one, applied across all principals: 3,750,
+ * refill 375/s, shared by every scale set of the subscription. Reported in
+ * x-ms-ratelimit-remaining-subscription-global-reads.
+ */
+export const ARM_READS_PER_SUBSCRIPTION: BucketLimit = { capacity: 3750, refillPerSecond: 375 };
+
+/**
+ * Compute "Get VMSS VMs" (Get, Get Instance View of a scale-set VM), resource level: 36, refill
+ * 12/min, per VM. https://learn.microsoft.com/azure/virtual-machines/compute-throttling-limits
+ * ("Throttling limits for Virtual Machine Scale Set Virtual Machines").
+ */
+export const COMPUTE_GET_VMSS_VM_PER_VM: BucketLimit = { capacity: 36, refillPerSecond: 12 / 60 };
+
+/**
+ * Same row, subscription level: 6,000, refill 2,000/min, shared by every scale-set VM read in the
+ * subscription and region. Compute reports its buckets in x-ms-ratelimit-remaining-resource
+ * ("policy;count,..."); the page names no policy, so the agent tells this one by its size (above 36).
+ */
+export const COMPUTE_GET_VMSS_VM_PER_SUBSCRIPTION: BucketLimit = { capacity: 6000, refillPerSecond: 2000 / 60 };

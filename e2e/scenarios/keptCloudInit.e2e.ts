@@ -1,0 +1,4 @@
+import { DeliveryMode } from "../../components";
+import { keptScenario } from "../lib/keptBoot";
+
+keptScenario(DeliveryMode.CloudInit);
