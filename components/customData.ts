@@ -7,6 +7,8 @@ import * as zlib from "zlib";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import {
+  DRAIN_SCRIPT_PATH,
+  DRAIN_UNIT,
   DEFAULT_INSTALL_NODEJS,
   DEFAULT_OVERPROVISION,
   DEFAULT_WORKER_USER,
@@ -17,8 +19,10 @@ import {
   WORKER_COMMAND_PATH,
 } from "./defaults";
 import { DeliveryMode, WorkerKind, modeCloudConfig } from "./delivery";
+import { DRAIN_UNIT_PATH, renderDrainScript, renderDrainUnit } from "./drainUnit";
 import { renderLauncher } from "./launcher";
 import { renderNodeInstaller } from "./nodeInstall";
+import { DEFAULT_DRAIN_SECONDS } from "./spot";
 import { NODE_INSTALL_UNIT_PATH, UNIT_PATH, renderNodeInstallUnit, renderWorkerUnit } from "./units";
 import { validateCustomDataOptions } from "./validate";
 import { loadAgentBundle } from "./waiterContract";
@@ -37,6 +41,8 @@ export interface CustomDataOptions {
   /** Install Ubuntu/Debian's `nodejs` package at first boot, retrying until timeoutSeconds, when the
    *  image has no `node` (hpc-node-install.service). Default DEFAULT_INSTALL_NODEJS. */
   installNodejs?: boolean;
+  /** Seconds the worker gets between SIGTERM and SIGKILL when it is stopped (drain watcher, shutdown). Default DEFAULT_DRAIN_SECONDS. */
+  drainSeconds?: number;
   /** Waiter `--timeout`; default: the agent's own default. */
   timeoutSeconds?: number;
   /** Waiter `--imds-url` override (tests, emulators). */
@@ -72,6 +78,7 @@ export function renderCustomData(options: CustomDataOptions): string {
   const workerKind = options.workerKind ?? WorkerKind.Foreground;
   const overprovision = options.overprovision ?? DEFAULT_OVERPROVISION;
   const installNodejs = options.installNodejs ?? DEFAULT_INSTALL_NODEJS;
+  const drainSeconds = options.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
   const mode = modeCloudConfig(options.delivery);
 
   const files: WriteFile[] = [
@@ -94,8 +101,18 @@ export function renderCustomData(options: CustomDataOptions): string {
       encoding: "b64",
       permissions: "0644",
     },
-    { path: UNIT_PATH, content: renderWorkerUnit({ workerUser, workerKind, installNodejs }), permissions: "0644" },
+    {
+      path: UNIT_PATH,
+      content: renderWorkerUnit({ workerUser, workerKind, installNodejs, drainSeconds }),
+      permissions: "0644",
+    },
     ...(installNodejs ? nodeInstallFiles(options.timeoutSeconds) : []),
+    {
+      path: DRAIN_SCRIPT_PATH,
+      content: renderDrainScript({ drainSeconds, imdsUrl: options.imdsUrl }),
+      permissions: "0755",
+    },
+    { path: DRAIN_UNIT_PATH, content: renderDrainUnit({ installNodejs }), permissions: "0644" },
     ...mode.extraFiles,
   ];
 
@@ -108,7 +125,9 @@ export function renderCustomData(options: CustomDataOptions): string {
     ];
   }
   config.write_files = files;
-  if (mode.runcmd.length > 0) config.runcmd = mode.runcmd;
+  // The drain watcher in every mode, enabled for the boots to come and started now without waiting:
+  // cloud-init's first chance to start a unit it wrote (write_files runs after bootcmd).
+  config.runcmd = [["systemctl", "enable", "--now", "--no-block", DRAIN_UNIT], ...mode.runcmd];
 
   const body = YAML.stringify(config, { lineWidth: 0, minContentWidth: 0 });
   return `${CLOUD_CONFIG_HEADER}\n# hpc-workers: delivery=${options.delivery}; worker logs: journalctl -u hpc-worker\n${body}`;

@@ -68,6 +68,9 @@ export const WORKER_UNIT = "hpc-worker.service";
 /** The root installer of Node.js (installNodejs) and the unit that runs it, pulled in by WORKER_UNIT. */
 export const NODE_INSTALLER_PATH = `${INSTALL_DIR}/install-node`;
 export const NODE_INSTALL_UNIT = "hpc-node-install.service";
+/** The drain watcher's unit and script (waiter.js drain-watcher, root, from boot), in every mode. */
+export const DRAIN_UNIT = "hpc-worker-drain.service";
+export const DRAIN_SCRIPT_PATH = `${INSTALL_DIR}/drain-watch`;
 /** A unit's short name, as people type it: `journalctl -u hpc-worker`, `systemctl restart hpc-worker`. */
 export function shortUnitName(unit: string): string {
   return unit.replace(/\.service$/, "");

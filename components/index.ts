@@ -3,6 +3,13 @@ export { DeliveryMode, WorkerKind, customScriptCommand, renderPerBootScript, PER
 export { renderLauncher, LAUNCHER_NO_USABLE_NODE_EXIT } from "./launcher";
 export { renderNodeInstaller } from "./nodeInstall";
 export {
+  renderDrainScript,
+  renderDrainUnit,
+  drainWatcherArguments,
+  DRAIN_UNIT_PATH,
+  DRAIN_RESTART_SEC,
+} from "./drainUnit";
+export {
   renderWorkerUnit,
   renderNodeInstallUnit,
   UNIT_PATH,

@@ -1,13 +1,21 @@
 /**
  * The systemd units shipped to the VM: `hpc-worker.service` (every mode) and, when installNodejs
- * is on, `hpc-node-install.service`, which the worker unit pulls in.
+ * is on, `hpc-node-install.service`, which the worker unit pulls in. The drain watcher's unit is
+ * drainUnit.ts.
  *
  * Nothing here may hold the boot. Both units are Type=exec: a start job is done as soon as the
  * process is exec'd. That matters twice: multi-user.target gets an implicit After= on every unit
  * it Wants (so a waiting start job would hold it, and cloud-final behind it), and the worker's
  * After= on the installer then orders only the two exec()s, never the install itself.
  */
-import { LAUNCHER_PATH, NODE_INSTALLER_PATH, NODE_INSTALL_UNIT, WORKER_UNIT, shortUnitName } from "./defaults";
+import {
+  DRAIN_UNIT,
+  LAUNCHER_PATH,
+  NODE_INSTALLER_PATH,
+  NODE_INSTALL_UNIT,
+  WORKER_UNIT,
+  shortUnitName,
+} from "./defaults";
 import { assertNever, WorkerKind } from "./delivery";
 import { LAUNCHER_NO_USABLE_NODE_EXIT } from "./launcher";
 import { WAITER_FINAL_EXIT_CODES } from "./waiterContract";
@@ -24,10 +32,10 @@ export const WORKER_UNIT_FINAL_EXIT_STATUSES: readonly number[] = [
   ...WAITER_FINAL_EXIT_CODES,
 ].sort((a, b) => a - b);
 
-type UnitSection = Array<[string, string | number]>;
+export type UnitSection = Array<[string, string | number]>;
 
 /** INI-style unit text from key/value pairs; every value here is fixed or validated. */
-function renderUnitFile(sections: Record<string, UnitSection>): string {
+export function renderUnitFile(sections: Record<string, UnitSection>): string {
   return Object.entries(sections)
     .map(([name, entries]) => `[${name}]\n${entries.map(([k, v]) => `${k}=${v}`).join("\n")}\n`)
     .join("\n");
@@ -42,11 +50,15 @@ export function renderWorkerUnit(options: {
   workerUser: string;
   workerKind: WorkerKind;
   installNodejs: boolean;
+  /** The worker's drain time: a stop (the drain watcher's, a shutdown's) SIGKILLs what is left after it. */
+  drainSeconds: number;
 }): string {
   const unit: UnitSection = [
     ["Description", "hpc-workers worker (starts once Azure reports this VM Succeeded)"],
     ["Wants", "network-online.target"],
     ["After", "network-online.target"],
+    // Whatever starts the worker also starts the drain watcher (it is enabled on its own too).
+    ["Wants", DRAIN_UNIT],
   ];
   if (options.installNodejs) {
     // After= a Type=exec unit waits for its exec() only: the launcher then finds the installer
@@ -69,6 +81,10 @@ export function renderWorkerUnit(options: {
     ["RuntimeDirectory", "hpc-workers"],
     ["RuntimeDirectoryPreserve", "restart"],
     ["SyslogIdentifier", shortUnitName(WORKER_UNIT)],
+    // systemd's own SIGKILL after a stop's SIGTERM: the worker's contract ("finish or hand back the
+    // task within drainSeconds") holds for a shutdown too. The drain watcher kills sooner when the
+    // notice left is shorter, and never later than this.
+    ["TimeoutStopSec", options.drainSeconds],
   ];
   switch (options.workerKind) {
     case WorkerKind.Foreground:

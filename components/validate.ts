@@ -405,6 +405,8 @@ const CUSTOM_DATA_CHECKS: Check[] = [
   checkWorkerUser,
   oneOf("workerKind", WorkerKind, "WorkerKind"),
   checkTimeout,
+  // Alone, spotProblems checks drainSeconds' own range: the rest needs the scale set's arguments.
+  (o) => spotProblems({ drainSeconds: o.drainSeconds }),
   url("imdsUrl"),
   url("armUrl"),
 ];

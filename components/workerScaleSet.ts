@@ -48,6 +48,7 @@ function customDataSizeProblems(args: Unknowable<PlainArgs>): InputPropertyError
     args.overprovision,
     args.installNodejs,
     args.timeoutSeconds,
+    args.drainSeconds,
     args.imdsUrl,
     args.armUrl,
   ];
@@ -137,6 +138,7 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
         overprovision,
         installNodejs: args.installNodejs,
         timeoutSeconds: args.timeoutSeconds,
+        drainSeconds: args.drainSeconds,
         imdsUrl: args.imdsUrl,
         armUrl: args.armUrl,
       })

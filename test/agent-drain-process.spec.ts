@@ -12,14 +12,17 @@ import { ensureBundle, REPO_ROOT, runWaiterProcess, WaiterRun } from "../testkit
 
 const FAKE_SYSTEMCTL = path.join(REPO_ROOT, "testkit", "fake-systemctl.sh");
 
-/** A worker whose SIGTERM handler takes 1 s to hand its task back, then exits 0; it writes what happened to `log`. */
-function startWorker(log: string): ChildProcess {
+/**
+ * A worker whose SIGTERM handler takes 1 s to hand its task back, then exits 0 (or, `ignoresSigterm`,
+ * one that says it got SIGTERM and goes on); it writes what happened to `log`.
+ */
+function startWorker(log: string, ignoresSigterm = false): ChildProcess {
   const code = `
     const fs = require("fs");
     const say = (s) => fs.appendFileSync(${JSON.stringify(log)}, s + " " + Date.now() + "\\n");
     say("started");
     setInterval(() => {}, 1000);
-    process.on("SIGTERM", () => { say("SIGTERM"); setTimeout(() => { say("handed back"); process.exit(0); }, 1000); });`;
+    process.on("SIGTERM", () => { say("SIGTERM"); ${ignoresSigterm ? "" : 'setTimeout(() => { say("handed back"); process.exit(0); }, 1000);'} });`;
   return spawn(process.execPath, ["-e", code], { stdio: "ignore" });
 }
 
@@ -131,6 +134,84 @@ describe("drain-watcher process (built bundle against FakeAzure)", function () {
       assert.equal(post.headers["metadata"], "true");
       assert.equal(post.headers["x-forwarded-for"], undefined);
       assert.equal(post.query["api-version"], "2020-07-01");
+    });
+  });
+
+  describe("a worker that ignores SIGTERM, a Preempt with 9 s notice, then the event is cancelled", () => {
+    const fake = new FakeAzure();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drain-kill-"));
+    const workerLog = path.join(dir, "worker.log");
+    let worker: ChildProcess;
+    let run: WaiterRun;
+    let preempt = "";
+    let scheduledAt = 0;
+
+    before(async () => {
+      const url = await fake.listen(0, "127.0.0.1");
+      worker = startWorker(workerLog, true);
+      fs.writeFileSync(path.join(dir, "pid"), String(worker.pid));
+      await waitFor("the worker", () => fs.existsSync(workerLog));
+      let scheduled = false;
+      let removed = false;
+      run = await runWaiterProcess(
+        ["drain-watcher", "--imds-url", url, "--drain-seconds", "25", "--systemctl", FAKE_SYSTEMCTL],
+        {
+          env: { FAKE_SYSTEMCTL_DIR: dir },
+          killAfterMs: 40_000,
+          onStderr: (chunk) => {
+            if (!scheduled && /Scheduled Events answered/.test(chunk)) {
+              scheduled = true;
+              scheduledAt = Date.now();
+              preempt = fake.scheduledEvents.schedule("Preempt", { noticeMs: 9_000 });
+            }
+            if (!removed && /acknowledged/.test(chunk)) {
+              removed = true;
+              fake.scheduledEvents.remove(preempt);
+            }
+          },
+          until: (stderr) => /starting the worker again/.test(stderr),
+        },
+      );
+    });
+
+    after(async () => {
+      worker.kill("SIGKILL");
+      await fake.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("sends SIGKILL the safety margin before NotBefore, not after drainSeconds, then acknowledges in time", () => {
+      const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+      const verbs = calls.map((c) => c.replace(/^\S+ /, "")).filter((c) => !c.startsWith("is-active"));
+      assert.deepEqual(verbs, [
+        "stop --no-block hpc-worker.service",
+        "kill --signal=SIGKILL hpc-worker.service",
+        "start --no-block hpc-worker.service",
+      ]);
+      const killedAt = Number(calls.find((c) => c.includes("kill --signal"))!.split(" ")[0]) * 1000;
+      const notBefore = fake.scheduledEvents.notBeforeOf(preempt)!;
+      // NotBefore is served in whole seconds; the margin is 3 s; the watcher checks every 0.5 s.
+      assert.ok(
+        notBefore - killedAt >= 2000 && notBefore - killedAt <= 4500,
+        `killed ${notBefore - killedAt} ms ahead`,
+      );
+      assert.ok(killedAt - scheduledAt < 9_000, "not after drainSeconds (25 s)");
+      const ackAt = fake.scheduledEvents.ackedAt(preempt)!;
+      assert.ok(ackAt >= killedAt && ackAt < notBefore, "acknowledged after the SIGKILL, before NotBefore");
+      assert.match(run.stderr, new RegExp(`event ${preempt}: the worker got SIGKILL \\d+\\.\\d s after SIGTERM`));
+      assert.deepEqual(
+        fs
+          .readFileSync(workerLog, "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => l.replace(/ \d+$/, "")),
+        ["started", "SIGTERM"],
+      );
+    });
+
+    it("starts the worker again once the event leaves the document, with one line that says so", () => {
+      assert.match(run.stderr, new RegExp(`event ${preempt} is gone`));
+      assert.equal(run.stderr.match(/starting the worker again/g)!.length, 1);
     });
   });
 });

@@ -128,8 +128,12 @@ describe("WorkerScaleSet", () => {
           assert.equal(doc.packages, undefined);
           const perBoot = (doc.write_files as Array<{ path: string }>).some((f) => f.path === PER_BOOT_SCRIPT_PATH);
           assert.equal(perBoot, delivery === DeliveryMode.CloudInit);
-          const enables = JSON.stringify(doc.runcmd ?? []).includes("enable");
+          // The drain watcher is enabled in every mode; the worker unit only in systemd mode.
+          const enables = JSON.stringify(doc.runcmd ?? []).includes(
+            '"enable","--now","--no-block","hpc-worker.service"',
+          );
           assert.equal(enables, delivery === DeliveryMode.Systemd);
+          assert.deepEqual(doc.runcmd[0], ["systemctl", "enable", "--now", "--no-block", "hpc-worker-drain.service"]);
         });
 
         it("declares exactly the extensions of its mode: the kept proof only when it overprovisions, the start CSE only in customScript", () => {

@@ -8,6 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import fc from "fast-check";
 import {
+  DRAIN_SCRIPT_PATH,
+  DRAIN_UNIT_PATH,
   DeliveryMode,
   KEPT_FILE_PATH,
   LAUNCHER_PATH,
@@ -85,7 +87,7 @@ describe("delivery modes: the real validators", function () {
   }
 
   for (const [workerKind, installNodejs] of KINDS.flatMap((k) => [true, false].map((i) => [k, i] as const))) {
-    const units = installNodejs ? [UNIT_PATH, NODE_INSTALL_UNIT_PATH] : [UNIT_PATH];
+    const units = installNodejs ? [UNIT_PATH, NODE_INSTALL_UNIT_PATH, DRAIN_UNIT_PATH] : [UNIT_PATH, DRAIN_UNIT_PATH];
     it(`systemd-analyze verify accepts ${units.map((u) => path.basename(u)).join(" and ")} (${workerKind}, installNodejs ${installNodejs}) with nothing to report`, () => {
       const analyze = tool("systemd-analyze");
       const doc = parseCloudConfig(
@@ -146,6 +148,7 @@ describe("delivery modes: the real validators", function () {
         LAUNCHER_PATH,
         ...(delivery === DeliveryMode.CloudInit ? [PER_BOOT_SCRIPT_PATH] : []),
         ...(installNodejs ? [NODE_INSTALLER_PATH] : []),
+        DRAIN_SCRIPT_PATH,
       ];
       assert.deepEqual(scripts.map((f) => f.path).sort(), expected.sort());
       for (const script of scripts) {
@@ -199,7 +202,7 @@ describe("delivery modes: boot is never held", () => {
     });
   }
 
-  it("the installer's unit is pulled in by the worker's only, and its start job too completes at exec", () => {
+  it("the installer's unit is pulled in by the worker's and the drain watcher's only, and its start job too completes at exec", () => {
     const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w" }));
     const installer = writeFile(doc, NODE_INSTALL_UNIT_PATH);
     assert.match(installer, /^Type=exec$/m);
@@ -232,12 +235,16 @@ describe("delivery modes: boot is never held", () => {
 
   it("systemd mode enables and starts the unit with --no-block, and no runcmd waits", () => {
     const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w" }));
-    assert.deepEqual(doc.runcmd, [["systemctl", "enable", "--now", "--no-block", "hpc-worker.service"]]);
+    assert.deepEqual(doc.runcmd, [
+      ["systemctl", "enable", "--now", "--no-block", "hpc-worker-drain.service"],
+      ["systemctl", "enable", "--now", "--no-block", "hpc-worker.service"],
+    ]);
   });
 
   it("cloudInit mode's per-boot script only queues the unit", () => {
     const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.CloudInit, workerCommand: "w" }));
-    assert.equal(doc.runcmd, undefined);
+    // Only the drain watcher is enabled there: the worker waits for the per-boot script.
+    assert.deepEqual(doc.runcmd, [["systemctl", "enable", "--now", "--no-block", "hpc-worker-drain.service"]]);
     assert.match(writeFile(doc, PER_BOOT_SCRIPT_PATH), /^exec systemctl start --no-block hpc-worker\.service$/m);
   });
 });

@@ -335,6 +335,28 @@ describe("policy pack: one changed field, exactly one violation", () => {
         )),
     ],
     [
+      "custom data ships the waiter but a unit of its own runs a script that names the waiter and runs the worker command",
+      "overprovisioning-gated-by-waiter",
+      (m) =>
+        (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+          cloudInit({
+            extraFiles: [
+              {
+                path: "/usr/local/bin/sneaky",
+                content: `#!/bin/sh\nnode ${WAITER_PATH} drain-watcher &\nexec sh -c "$(cat ${WORKER_COMMAND_PATH})"\n`,
+                permissions: "0755",
+              },
+              {
+                path: "/etc/systemd/system/sneaky.service",
+                content: `[Service]\nExecStart=/usr/local/bin/sneaky\n`,
+                permissions: "0644",
+              },
+            ],
+            extraRuncmd: [["systemctl", "enable", "--now", "--no-block", "sneaky.service"]],
+          }),
+        )),
+    ],
+    [
       "password authentication is enabled",
       "linux-ssh-key-only",
       (m) => (m.vmss.virtualMachineProfile.osProfile.linuxConfiguration.disablePasswordAuthentication = false),

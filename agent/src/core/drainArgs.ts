@@ -14,9 +14,7 @@ export type Parsed<O> = { kind: "run"; options: O } | { kind: "help" } | { kind:
 
 export const DRAIN_COMMAND = "drain-watcher";
 
-export const DRAIN_USAGE = `usage: waiter.js ${DRAIN_COMMAND} [--imds-url URL] [--drain-seconds N] [--unit UNIT] [--systemctl PATH]
-For this VM's Scheduled Events: SIGTERM to UNIT (default ${DEFAULT_WORKER_UNIT}), SIGKILL after N s (1-${MAX_DRAIN_SECONDS},
-default ${DEFAULT_DRAIN_SECONDS}; never past NotBefore), then the acknowledgement. Exit codes: 2 usage, 6 refused by IMDS.
+export const DRAIN_USAGE = `usage: waiter.js ${DRAIN_COMMAND} [--imds-url URL] [--drain-seconds N (1-${MAX_DRAIN_SECONDS}, default ${DEFAULT_DRAIN_SECONDS})] [--unit UNIT (default ${DEFAULT_WORKER_UNIT})] [--systemctl PATH]
 `;
 
 export function parseDrainArgs(argv: string[]): Parsed<DrainOptions> {
