@@ -123,6 +123,20 @@ describe("FakeAzure Scheduled Events", () => {
     assert.equal(put.kind === "respond" && put.status, 405);
   });
 
+  it("serves the doc's Scheduled Events versions only: an instance-endpoint version is a bad request", () => {
+    const fake = new FakeAzure({ clock: new VirtualClock().now });
+    const get = (version: string) =>
+      fake.handle({
+        method: "GET",
+        url: `/metadata/scheduledevents?api-version=${version}`,
+        headers: { Metadata: "true" },
+      });
+    const old = get("2017-11-01");
+    assert.equal(old.kind === "respond" && old.status, 200);
+    const instanceOnly = get("2021-02-01");
+    assert.equal(instanceOnly.kind === "respond" && instanceOnly.status, 400);
+  });
+
   it("can be driven over HTTP: an event for a given resource with a given notice, then the acknowledgements", async () => {
     const fake = new FakeAzure();
     const url = await fake.listen(0, "127.0.0.1");

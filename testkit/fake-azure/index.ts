@@ -458,7 +458,7 @@ export class FakeAzure {
           "newest-versions": ["2023-07-01", "2021-12-13", "2021-11-15"],
         });
       }
-      if (route === "scheduledEvents") return this.scheduledEvents.handle(method, body);
+      if (route === "scheduledEvents") return this.scheduledEvents.handle(method, body, query["api-version"]);
       return route === "token" ? this.token(query, now) : this.instance(pathname, query);
     }
     if (route === "other") {

@@ -18,6 +18,17 @@ import type { FakeAnswer } from "./index";
 
 export type EventType = "Freeze" | "Reboot" | "Redeploy" | "Preempt" | "Terminate";
 
+/** The doc's table of Scheduled Events versions ("Versions are mandatory"); anything else is a bad request here. */
+export const SCHEDULED_EVENTS_VERSIONS = [
+  "2020-07-01",
+  "2019-08-01",
+  "2019-04-01",
+  "2019-01-01",
+  "2017-11-01",
+  "2017-08-01",
+  "2017-03-01",
+];
+
 /** "Each event is scheduled a minimum amount of time in the future based on the event type" (the doc's table). */
 export const MINIMUM_NOTICE_MS: Record<EventType, number> = {
   Freeze: 15 * 60_000,
@@ -181,8 +192,14 @@ export class FakeScheduledEvents {
   }
 
   /** One request on /metadata/scheduledevents (headers and api-version already checked by the fake). */
-  handle(method: string, body: string): FakeAnswer {
+  handle(method: string, body: string, apiVersion = SCHEDULED_EVENTS_VERSIONS[0]): FakeAnswer {
     const now = this.clock();
+    // The instance endpoint's 400 shape; real IMDS's text for this endpoint is not documented.
+    if (SCHEDULED_EVENTS_VERSIONS.indexOf(apiVersion) < 0)
+      return answer(400, {
+        error: "Bad request. api-version is invalid",
+        "newest-versions": SCHEDULED_EVENTS_VERSIONS.slice(0, 3),
+      });
     if (method === "GET") {
       if (this.enabledAt === undefined) this.enabledAt = now + this.enableDelayMs;
       const wait = Math.max(0, this.enabledAt - now);
