@@ -98,8 +98,7 @@ describe("drain: Scheduled Events for another VM, then a Terminate and a Preempt
       return gets(0)[0];
     })();
     timing(NAME, "boot to the first Scheduled Events call", first.at - s.guest.bootStartedAt);
-    const first200 = first.headers;
-    assert.strictEqual(first200["metadata"], "true");
+    assert.strictEqual(first.headers["metadata"], "true");
     assert.strictEqual(first.query["api-version"], "2020-07-01");
     assert.ok(
       s.guest.serial.find(
@@ -119,10 +118,10 @@ describe("drain: Scheduled Events for another VM, then a Terminate and a Preempt
     assert.strictEqual(seen.length, 1, "one journal line for the decision");
     assert.deepStrictEqual(s.fake.scheduledEvents.acks, []);
     assert.strictEqual(s.guest.serial.find(SIGTERM_LINE), undefined);
-    // Polls are about a second apart (IMDS allows 5 requests/s per VM).
-    const recent = gets(at);
-    const gaps = recent.slice(1).map((c, i) => c.at - recent[i].at);
-    assert.ok(Math.min(...gaps) >= SCHEDULED_EVENTS_POLL_MS - 300, `polls ${gaps.join(", ")} ms apart`);
+    // About one poll a second (IMDS allows 5 requests/s per VM); single gaps jitter with slirp and TCG.
+    const recent = events().filter((c) => c.at >= at);
+    const span = recent[recent.length - 1].at - recent[0].at;
+    assert.ok(recent.length - 1 <= span / SCHEDULED_EVENTS_POLL_MS + 1, `${recent.length} calls in ${seconds(span)}`);
   });
 
   it("drains for a Terminate of this VM with 5 min notice: SIGTERM, the handler ends, then the ack", async () => {
