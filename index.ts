@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import * as resources from "@pulumi/azure-native/resources";
-import { DEFAULT_MAX_PRICE, DeliveryMode, Priority, WorkerKind, WorkerScaleSet } from "./components";
+import { DEFAULT_MAX_PRICE, DeliveryMode, Priority, RepairAction, WorkerKind, WorkerScaleSet } from "./components";
 
 const config = new pulumi.Config();
 const location = config.require("location");
@@ -70,6 +70,14 @@ const workers = new WorkerScaleSet(`${prefix}-workers`, {
   maxPrice,
   terminateNotification: config.get("terminateNotification") || undefined,
   drainSeconds: config.getNumber("drainSeconds"),
+  healthExtension: config.getBoolean("healthExtension"),
+  healthPort: config.getNumber("healthPort"),
+  automaticRepairs: config.getBoolean("automaticRepairs")
+    ? {
+        gracePeriod: config.get("automaticRepairsGracePeriod"),
+        action: config.get("automaticRepairsAction") as RepairAction | undefined,
+      }
+    : undefined,
 });
 
 export const resourceGroupName = resourceGroup.name;

@@ -12,6 +12,7 @@ import {
   DEFAULT_INSTALL_NODEJS,
   DEFAULT_OVERPROVISION,
   DEFAULT_WORKER_USER,
+  HEALTH_SOCKET_UNIT,
   LAUNCHER_PATH,
   MAX_CUSTOM_DATA_BYTES,
   NODE_INSTALLER_PATH,
@@ -20,6 +21,8 @@ import {
 } from "./defaults";
 import { DeliveryMode, WorkerKind, modeCloudConfig } from "./delivery";
 import { DRAIN_UNIT_PATH, renderDrainScript, renderDrainUnit } from "./drainUnit";
+import { DEFAULT_HEALTH_PORT } from "./health";
+import { healthFiles } from "./healthUnits";
 import { renderLauncher } from "./launcher";
 import { renderNodeInstaller } from "./nodeInstall";
 import { DEFAULT_DRAIN_SECONDS } from "./spot";
@@ -43,6 +46,8 @@ export interface CustomDataOptions {
   installNodejs?: boolean;
   /** Seconds the worker gets between SIGTERM and SIGKILL when it is stopped (drain watcher, shutdown). Default DEFAULT_DRAIN_SECONDS. */
   drainSeconds?: number;
+  /** Port of the health endpoint on 127.0.0.1 (the Application Health extension probes it). Default DEFAULT_HEALTH_PORT. */
+  healthPort?: number;
   /** Waiter `--timeout`; default: the agent's own default. */
   timeoutSeconds?: number;
   /** Waiter `--imds-url` override (tests, emulators). */
@@ -79,6 +84,7 @@ export function renderCustomData(options: CustomDataOptions): string {
   const overprovision = options.overprovision ?? DEFAULT_OVERPROVISION;
   const installNodejs = options.installNodejs ?? DEFAULT_INSTALL_NODEJS;
   const drainSeconds = options.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
+  const healthPort = options.healthPort ?? DEFAULT_HEALTH_PORT;
   const mode = modeCloudConfig(options.delivery);
 
   const files: WriteFile[] = [
@@ -88,6 +94,7 @@ export function renderCustomData(options: CustomDataOptions): string {
       path: LAUNCHER_PATH,
       content: renderLauncher({
         keptFile: overprovision,
+        workerKind,
         timeoutSeconds: options.timeoutSeconds,
         imdsUrl: options.imdsUrl,
         armUrl: options.armUrl,
@@ -113,6 +120,8 @@ export function renderCustomData(options: CustomDataOptions): string {
       permissions: "0755",
     },
     { path: DRAIN_UNIT_PATH, content: renderDrainUnit({ installNodejs }), permissions: "0644" },
+    // The health endpoint, in every mode: its socket binds early in every boot once enabled below.
+    ...healthFiles({ port: healthPort, workerUser }),
     ...mode.extraFiles,
   ];
 
@@ -125,9 +134,14 @@ export function renderCustomData(options: CustomDataOptions): string {
     ];
   }
   config.write_files = files;
-  // The drain watcher in every mode, enabled for the boots to come and started now without waiting:
-  // cloud-init's first chance to start a unit it wrote (write_files runs after bootcmd).
-  config.runcmd = [["systemctl", "enable", "--now", "--no-block", DRAIN_UNIT], ...mode.runcmd];
+  // The drain watcher and the health socket in every mode, enabled for the boots to come and started
+  // now: cloud-init's first chance to start a unit it wrote (write_files runs after bootcmd).
+  // --no-block: nothing in cloud-final may wait on a unit (binding a socket waits for nothing anyway).
+  config.runcmd = [
+    ["systemctl", "enable", "--now", "--no-block", DRAIN_UNIT],
+    ["systemctl", "enable", "--now", "--no-block", HEALTH_SOCKET_UNIT],
+    ...mode.runcmd,
+  ];
 
   const body = YAML.stringify(config, { lineWidth: 0, minContentWidth: 0 });
   return `${CLOUD_CONFIG_HEADER}\n# hpc-workers: delivery=${options.delivery}; worker logs: journalctl -u hpc-worker\n${body}`;

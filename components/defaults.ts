@@ -95,3 +95,15 @@ export const SPOT_EVICTION_POLICY = "Delete";
  *  https://learn.microsoft.com/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-terminate-notification */
 export const MIN_TERMINATE_NOTIFICATION_SECONDS = 300;
 export const MAX_TERMINATE_NOTIFICATION_SECONDS = 900;
+
+/** The Application Health extension probes each VM's health endpoint, so rolling upgrades, repairs,
+ *  the portal and managers see a VM as healthy only once its worker runs. */
+export const DEFAULT_HEALTH_EXTENSION = true;
+/** The health endpoint (the waiter bundle's `health-server`, 127.0.0.1 only): systemd binds its socket
+ *  early in every boot and starts the service behind it on the first probe. */
+export const HEALTH_SOCKET_UNIT = "hpc-worker-health.socket";
+export const HEALTH_UNIT = "hpc-worker-health.service";
+/** The health service's start script: waits for a working Node.js, then execs the health server. */
+export const HEALTH_SERVER_PATH = `${INSTALL_DIR}/health`;
+/** The worker unit's ExecStopPost=: records for the health endpoint whether systemd restarts the worker. */
+export const STOP_RECORDER_PATH = `${INSTALL_DIR}/record-stop`;

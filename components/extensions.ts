@@ -27,8 +27,9 @@
  */
 import { DEFAULT_IMDS_URL } from "../agent/src/core/constants";
 import { instancePath } from "../agent/src/core/imds";
-import { DEFAULT_OVERPROVISION, KEPT_FILE_PATH } from "./defaults";
+import { DEFAULT_HEALTH_EXTENSION, DEFAULT_OVERPROVISION, KEPT_FILE_PATH } from "./defaults";
 import { DeliveryMode, assertNever, customScriptCommand, shellQuote } from "./delivery";
+import { HealthExtension, healthExtension } from "./health";
 
 /** Custom Script Extension v2 for Linux. https://learn.microsoft.com/azure/virtual-machines/extensions/custom-script-linux */
 export const CUSTOM_SCRIPT_PUBLISHER = "Microsoft.Azure.Extensions";
@@ -167,4 +168,31 @@ export function renderExtensions(options: ExtensionOptions): ScaleSetExtension[]
     default:
       return assertNever(options.delivery, "delivery");
   }
+}
+
+export interface ScaleSetExtensionsOptions extends ExtensionOptions {
+  /** Add the Application Health extension. Default DEFAULT_HEALTH_EXTENSION. */
+  healthExtension?: boolean;
+  /** The health endpoint's port. Default DEFAULT_HEALTH_PORT. */
+  healthPort?: number;
+  /** The waiter's timeout, which the health extension's grace period covers. */
+  timeoutSeconds?: number;
+}
+
+/**
+ * The scale set model's whole extension list: the mode's CSE (renderExtensions), then the
+ * Application Health extension, provisioned after it (provisionAfterExtensions). In customScript
+ * mode the CSE starts the worker, and in every mode with overprovisioning it writes the kept file:
+ * the health grace clock then starts once both are done, never before, and on an overprovisioned
+ * extra neither runs (doNotRunExtensionsOnOverprovisionedVMs), so an extra never reports health.
+ */
+export function scaleSetExtensions(options: ScaleSetExtensionsOptions): Array<ScaleSetExtension | HealthExtension> {
+  const cse = renderExtensions(options);
+  if (!(options.healthExtension ?? DEFAULT_HEALTH_EXTENSION)) return cse;
+  const health = healthExtension({
+    port: options.healthPort,
+    timeoutSeconds: options.timeoutSeconds,
+    provisionAfter: cse.map((e) => e.name),
+  });
+  return [...cse, health];
 }

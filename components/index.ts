@@ -34,7 +34,22 @@ export {
   isoDurationSeconds,
   spotProblems,
 } from "./spot";
-export { WorkerScaleSetArgs, ImageReference } from "./workerScaleSetArgs";
+export { WorkerScaleSetArgs, ImageReference, AutomaticRepairs } from "./workerScaleSetArgs";
+export {
+  RepairAction,
+  DEFAULT_HEALTH_PORT,
+  HEALTH_EXTENSION_NAME,
+  HEALTH_EXTENSION_PUBLISHER,
+  HEALTH_EXTENSION_TYPE,
+  HEALTH_EXTENSION_TYPE_HANDLER_VERSION,
+  healthExtension,
+  HealthExtension,
+  healthGracePeriodSeconds,
+  automaticRepairsPolicy,
+  DEFAULT_REPAIR_ACTION,
+  DEFAULT_REPAIR_GRACE_PERIOD,
+  DEFAULT_AUTOMATIC_REPAIRS_ENABLED,
+} from "./health";
 export { WorkerScaleSet, WORKER_SCALE_SET_TYPE } from "./workerScaleSet";
 export {
   CUSTOM_SCRIPT_PUBLISHER,
@@ -48,5 +63,8 @@ export {
   ScaleSetExtension,
   keptFileCommand,
   renderExtensions,
+  scaleSetExtensions,
+  ScaleSetExtensionsOptions,
 } from "./extensions";
+export { HealthState } from "../agent/src/core/healthState";
 export { armGuid } from "./armGuid";

@@ -5,7 +5,9 @@
  * Every way it can end is either restartable or a final exit status the unit will not restart.
  */
 import { NODE_INSTALL_UNIT, WAITER_PATH, WORKER_COMMAND_PATH, WORKER_UNIT, shortUnitName } from "./defaults";
-import { LauncherOptions, shellQuote, waiterArguments } from "./delivery";
+import { LauncherOptions, WorkerKind, shellQuote, waiterArguments } from "./delivery";
+import { renderRecordFunction, renderRecordStarted } from "./healthRecord";
+import { WorkerPhase } from "../agent/src/core/healthState";
 import { DEFAULT_WAITER_TIMEOUT_SECONDS, WAITER_EXIT_OFFSET, WAITER_MIN_NODE_MAJOR } from "./waiterContract";
 
 /** Launcher back-off: first extra delay, cap, and how long a run must last to reset it. */
@@ -38,6 +40,8 @@ export const NODE_WORKS_FUNCTION = `node_works() {
 export interface LauncherRenderOptions extends LauncherOptions {
   /** Whether hpc-node-install.service ships and may still be installing Node.js. */
   installNodejs: boolean;
+  /** Recorded with the started worker, for the health endpoint's liveness check. Default foreground. */
+  workerKind?: WorkerKind;
 }
 
 /**
@@ -89,6 +93,7 @@ NODE=node
 WAITER=${WAITER_PATH}
 WORKER_COMMAND_FILE=${WORKER_COMMAND_PATH}
 WORKER_SHELL=/bin/sh
+${renderRecordFunction()}
 
 # One journal line, also shown as the unit's Status: by systemctl status.
 report() {
@@ -131,8 +136,10 @@ if [ "$delay" -gt 0 ]; then
   sleep "$delay"
 fi
 
+record ${WorkerPhase.Node}
 ${options.installNodejs ? waitForInstalledNode(deadline) : requireImageNode()}
 
+record ${WorkerPhase.Waiting}
 report "waiting for Azure to report this VM Succeeded (node $("$NODE" --version))"
 "$NODE" "$WAITER" ${waiterArgs}
 waiter_status=$?
@@ -149,6 +156,7 @@ command=\${command%x}
 report "this VM is Succeeded; starting the worker"
 # The worker gets the environment it had before the launcher reported through systemd-notify.
 unset NOTIFY_SOCKET
+${renderRecordStarted(options.workerKind ?? WorkerKind.Foreground)}
 exec "$WORKER_SHELL" -c "$command"
 `.replace(/ \n/g, "\n");
 }

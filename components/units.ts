@@ -8,11 +8,13 @@
  * it Wants (so a waiting start job would hold it, and cloud-final behind it), and the worker's
  * After= on the installer then orders only the two exec()s, never the install itself.
  */
+import { HEALTH_STATE_DIR } from "../agent/src/core/healthState";
 import {
   DRAIN_UNIT,
   LAUNCHER_PATH,
   NODE_INSTALLER_PATH,
   NODE_INSTALL_UNIT,
+  STOP_RECORDER_PATH,
   WORKER_UNIT,
   shortUnitName,
 } from "./defaults";
@@ -71,7 +73,11 @@ export function renderWorkerUnit(options: {
     ["Type", "exec"],
     ["User", options.workerUser],
     ["WorkingDirectory", "~"],
+    // The health endpoint's state directory (tmpfs: a reboot empties it), the worker user's to write.
+    ["ExecStartPre", `+/usr/bin/install -d -o ${options.workerUser} -m 0755 ${HEALTH_STATE_DIR}`],
     ["ExecStart", LAUNCHER_PATH],
+    // Records whether systemd restarts the worker or it stopped for good (healthUnits.ts).
+    ["ExecStopPost", STOP_RECORDER_PATH],
     ["Restart", "on-failure"],
     ["RestartSec", RESTART_SEC],
     ["RestartPreventExitStatus", WORKER_UNIT_FINAL_EXIT_STATUSES.join(" ")],

@@ -22,18 +22,24 @@ import {
   READER_ROLE_DEFINITION_GUID,
 } from "./defaults";
 import { DeliveryMode } from "./delivery";
-import { renderExtensions } from "./extensions";
+import { scaleSetExtensions } from "./extensions";
+import { automaticRepairsPolicy } from "./health";
 import { resolvedEvictionProfile } from "./spot";
 import { NOT_YET_KNOWN, PlainArgs, Unknowable, extensionHoldProblem, validateWorkerScaleSetArgs } from "./validate";
 import { WorkerScaleSetArgs } from "./workerScaleSetArgs";
 
 export const WORKER_SCALE_SET_TYPE = "hpc-workers:index:WorkerScaleSet";
 
-/** The arguments with every Output/Promise replaced by NOT_YET_KNOWN, for the pure validator. */
+const notYetKnown = (value: unknown) => pulumi.Output.isInstance(value) || value instanceof Promise;
+
+/** The arguments with every Output/Promise replaced by NOT_YET_KNOWN (one level into objects), for the pure validator. */
 function plainView(args: WorkerScaleSetArgs): Unknowable<PlainArgs> {
   const view: Record<string, unknown> = {};
   for (const [key, value] of Object.entries((args ?? {}) as unknown as Record<string, unknown>)) {
-    view[key] = pulumi.Output.isInstance(value) || value instanceof Promise ? NOT_YET_KNOWN : value;
+    if (notYetKnown(value)) view[key] = NOT_YET_KNOWN;
+    else if (value && typeof value === "object" && !Array.isArray(value)) {
+      view[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, notYetKnown(v) ? NOT_YET_KNOWN : v]));
+    } else view[key] = value;
   }
   return view as Unknowable<PlainArgs>;
 }
@@ -51,6 +57,7 @@ function customDataSizeProblems(args: Unknowable<PlainArgs>): InputPropertyError
     args.drainSeconds,
     args.imdsUrl,
     args.armUrl,
+    args.healthPort,
   ];
   if (renderInputs.some((v) => v === NOT_YET_KNOWN)) return [];
   try {
@@ -141,6 +148,7 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
         drainSeconds: args.drainSeconds,
         imdsUrl: args.imdsUrl,
         armUrl: args.armUrl,
+        healthPort: args.healthPort,
       })
       .apply((options) => renderCustomData(options));
     const adminUsername = pulumi.output(args.adminUsername ?? DEFAULT_ADMIN_USERNAME);
@@ -211,12 +219,29 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
             ],
           },
           extensionProfile: pulumi
-            .all([args.delivery, overprovision, args.imdsUrl])
-            .apply(([delivery, op, imdsUrl]) => {
-              const extensions = renderExtensions({ delivery, overprovision: op, imdsUrl });
+            .all([
+              args.delivery,
+              overprovision,
+              args.imdsUrl,
+              args.healthExtension,
+              args.healthPort,
+              args.timeoutSeconds,
+            ])
+            .apply(([delivery, op, imdsUrl, health, healthPort, timeoutSeconds]) => {
+              const extensions = scaleSetExtensions({
+                delivery,
+                overprovision: op,
+                imdsUrl,
+                healthExtension: health,
+                healthPort,
+                timeoutSeconds,
+              });
               return extensions.length > 0 ? { extensions } : undefined;
             }),
         },
+        automaticRepairsPolicy: pulumi
+          .output(args.automaticRepairs)
+          .apply((repairs) => (repairs ? automaticRepairsPolicy(repairs) : undefined)),
         tags: args.tags,
       },
       // Spot can be chosen only when a scale set is created ("setting the Spot flag is only supported at creation time").

@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DeliveryMode, WorkerKind } from "./delivery";
 import { Priority } from "./spot";
+import { RepairAction } from "./health";
 
 /** A marketplace image (publisher, offer, sku and version), or a custom or gallery image (id). */
 export interface ImageReference {
@@ -21,6 +22,25 @@ export interface ImageReference {
   version?: pulumi.Input<string>;
   /** Resource id of a custom or Azure Compute Gallery image, set instead of the four marketplace fields. */
   id?: pulumi.Input<string>;
+}
+
+/** Automatic instance repairs: Azure repairs a VM the Application Health extension reports Unhealthy or Unknown. */
+export interface AutomaticRepairs {
+  /**
+   * Turn automatic repairs on; false keeps the other settings but turns repairs off. Default: true.
+   * @default DEFAULT_AUTOMATIC_REPAIRS_ENABLED
+   */
+  enabled?: pulumi.Input<boolean>;
+  /**
+   * How long repairs leave a VM alone after a state change (its creation, a repair), as an ISO 8601 duration from PT10M to PT90M. Default: PT10M.
+   * @default DEFAULT_REPAIR_GRACE_PERIOD
+   */
+  gracePeriod?: pulumi.Input<string>;
+  /**
+   * What a repair does: Replace, Reimage or Restart the VM (the RepairAction members). Default: Replace.
+   * @default DEFAULT_REPAIR_ACTION
+   */
+  action?: pulumi.Input<RepairAction>;
 }
 
 export interface WorkerScaleSetArgs {
@@ -113,6 +133,18 @@ export interface WorkerScaleSetArgs {
   imdsUrl?: pulumi.Input<string>;
   /** Azure Resource Manager URL for the waiter (its `--arm-url`), for tests and emulators. */
   armUrl?: pulumi.Input<string>;
+  /**
+   * Add Azure's Application Health extension, probing each VM's health endpoint, so that rolling upgrades, repairs, the portal and vmHealth see a VM as healthy only once its worker runs. Default: true.
+   * @default DEFAULT_HEALTH_EXTENSION
+   */
+  healthExtension?: pulumi.Input<boolean>;
+  /**
+   * Port of each VM's health endpoint on 127.0.0.1, from 1024 to 32767. Default: 28734.
+   * @default DEFAULT_HEALTH_PORT
+   */
+  healthPort?: pulumi.Input<number>;
+  /** Automatic instance repairs of VMs whose worker is Unhealthy or Unknown; they need healthExtension. Default: off (no repairs policy). */
+  automaticRepairs?: pulumi.Input<AutomaticRepairs>;
   /** Azure tags of the scale set: at most 50. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }

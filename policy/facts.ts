@@ -1,11 +1,12 @@
 /**
  * What the rules know about a resource, read from its raw props: which kind of resource it is, and
  * for a scale set its identity, orchestration, overprovisioning, custom data (decoded, with the files
- * and commands of its cloud-config) and Custom Script Extension commands.
+ * and commands of its cloud-config), Custom Script Extension commands and its health sources
+ * (Application Health extensions, a load balancer probe) and automatic repairs.
  */
 import { CloudConfigCommand, readCloudConfig } from "./cloudConfig";
 import { DecodedCustomData, decodeCustomData } from "./customData";
-import { WAITER_PATH } from "./generated/constants";
+import { HEALTH_EXTENSION_PUBLISHER, WAITER_PATH } from "./generated/constants";
 import { UNKNOWN, Unknown, at, knownString, rawProps } from "./unknowns";
 
 /** Versioned tokens (`azure-native:compute/v20240701:...`) name the same ARM resource. */
@@ -19,6 +20,9 @@ const CUSTOM_SCRIPT_EXTENSIONS = [
   { publisher: "microsoft.ostcextensions", type: "customscriptforlinux" },
 ];
 
+/** The Application Health extension, Linux or Windows. https://learn.microsoft.com/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-health-extension */
+const HEALTH_EXTENSION_TYPES = ["applicationhealthlinux", "applicationhealthwindows"];
+
 export function isScaleSetType(type: string): boolean {
   return VMSS_TYPE_RE.test(type);
 }
@@ -31,6 +35,15 @@ export interface CustomScriptCommand {
   extensionName: string;
   /** The command, when it is a known literal; UNKNOWN when not known during a preview. */
   command: string | Unknown | undefined;
+}
+
+/** An Application Health extension of the model: what it probes. UNKNOWN when not known during a preview. */
+export interface HealthExtensionFacts {
+  extensionName: string;
+  typeHandlerVersion: string | Unknown | undefined;
+  protocol: string | Unknown | undefined;
+  port: number | Unknown | undefined;
+  requestPath: string | Unknown | undefined;
 }
 
 export interface ScaleSetFacts {
@@ -47,6 +60,11 @@ export interface ScaleSetFacts {
   /** Commands the cloud-init document runs (runcmd, bootcmd). */
   commands: CloudConfigCommand[];
   principalId: string | undefined;
+  healthExtensions: HealthExtensionFacts[];
+  /** automaticRepairsPolicy.enabled: undefined when unset (the platform default is off). */
+  automaticRepairs: boolean | Unknown | undefined;
+  /** networkProfile.healthProbe: the load balancer probe, the other health source repairs accept. */
+  loadBalancerHealthProbe: boolean | Unknown;
 }
 
 function isCustomScriptExtension(ext: unknown): boolean {
@@ -70,6 +88,26 @@ function customScriptCommand(ext: unknown): string | Unknown | undefined {
   return undefined;
 }
 
+function isHealthExtension(ext: unknown): boolean {
+  const publisher = knownString(at(ext, "publisher"))?.toLowerCase();
+  const type = knownString(at(ext, "type"))?.toLowerCase();
+  return publisher === HEALTH_EXTENSION_PUBLISHER.toLowerCase() && HEALTH_EXTENSION_TYPES.includes(type ?? "");
+}
+
+function healthExtensionFacts(ext: unknown, i: number): HealthExtensionFacts {
+  const settings = at(ext, "settings");
+  const field = (key: string) => (settings === UNKNOWN ? UNKNOWN : at(settings, key));
+  const str = (v: unknown) => (v === UNKNOWN ? UNKNOWN : typeof v === "string" ? v : undefined);
+  const port = field("port");
+  return {
+    extensionName: knownString(at(ext, "name")) ?? `extension #${i}`,
+    typeHandlerVersion: str(at(ext, "typeHandlerVersion")),
+    protocol: str(field("protocol")),
+    port: port === UNKNOWN ? UNKNOWN : typeof port === "number" ? port : undefined,
+    requestPath: str(field("requestPath")),
+  };
+}
+
 export function scaleSetFacts(props: unknown): ScaleSetFacts {
   const p = rawProps(props);
   const osProfile = at(p, "virtualMachineProfile", "osProfile");
@@ -87,6 +125,10 @@ export function scaleSetFacts(props: unknown): ScaleSetFacts {
         command: customScriptCommand(ext),
       }))
     : [];
+  const healthExtensions = Array.isArray(extensions)
+    ? extensions.filter(isHealthExtension).map(healthExtensionFacts)
+    : [];
+  const probe = at(p, "virtualMachineProfile", "networkProfile", "healthProbe");
   const text = customData !== UNKNOWN && customData !== undefined ? customData.text : "";
   const cloudConfig = readCloudConfig(text);
   const bool = (v: unknown) => (v === UNKNOWN ? UNKNOWN : typeof v === "boolean" ? v : undefined);
@@ -102,5 +144,8 @@ export function scaleSetFacts(props: unknown): ScaleSetFacts {
     files: cloudConfig.files,
     commands: cloudConfig.commands,
     principalId: knownString(at(p, "identity", "principalId")),
+    healthExtensions,
+    automaticRepairs: bool(at(p, "automaticRepairsPolicy", "enabled")),
+    loadBalancerHealthProbe: probe === UNKNOWN ? UNKNOWN : probe !== undefined && probe !== null,
   };
 }

@@ -16,6 +16,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { isScaleSetType, scaleSetFacts } from "./facts";
+import { checkHealthProbeSeesWorker, checkRepairsHaveHealthSource } from "./healthChecks";
 import { MAX_CUSTOM_DATA_BYTES, READER_ROLE_DEFINITION_GUID } from "./generated/constants";
 import {
   checkAssignmentPrincipalType,
@@ -177,6 +178,30 @@ export const spotSettingsAccepted = scaleSetPolicy(
   (props) => checkSpotSettings(props),
 );
 
+export const repairsHaveHealthSource = scaleSetPolicy(
+  {
+    name: "automatic-repairs-need-health-source",
+    description:
+      "Automatic repairs are on only with a health source: the Application Health extension or a load balancer health probe.",
+    enforcementLevel: "advisory",
+    remediationSteps:
+      "Add the Application Health extension (WorkerScaleSet's healthExtension, on by default) or networkProfile.healthProbe, or disable automaticRepairsPolicy.",
+  },
+  (props) => checkRepairsHaveHealthSource(scaleSetFacts(props)),
+);
+
+export const healthProbeSeesWorker = scaleSetPolicy(
+  {
+    name: "health-probe-sees-worker",
+    description:
+      "On a scale set that runs the waiter, the Application Health extension probes the health endpoint custom data ships (Rich Health States over http, its port and path), so its state follows the worker.",
+    enforcementLevel: "advisory",
+    remediationSteps:
+      'Probe with typeHandlerVersion "2.0", protocol "http", the endpoint\'s port and requestPath "/health" (WorkerScaleSet\'s healthExtension does).',
+  },
+  (props) => checkHealthProbeSeesWorker(scaleSetFacts(props)),
+);
+
 export const readerOnly = linkedAssignmentPolicy(
   {
     name: "role-assignment-reader-only",
@@ -262,6 +287,8 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
   customDataSoftBudget,
   customDataNoSecrets,
   spotSettingsAccepted,
+  repairsHaveHealthSource,
+  healthProbeSeesWorker,
 ];
 
 export const stackPolicies: StackValidationPolicy[] = [

@@ -3,7 +3,7 @@
  * every violation, and nothing for a value that is not known yet.
  */
 import { ScaleSetFacts } from "./facts";
-import { LAUNCHER_PATH, MAX_CUSTOM_DATA_BYTES, WAITER_PATH } from "./generated/constants";
+import { KEPT_FILE_PATH, LAUNCHER_PATH, MAX_CUSTOM_DATA_BYTES, WAITER_PATH } from "./generated/constants";
 import { UNKNOWN, at, rawProps } from "./unknowns";
 import { directWorkerStarts, goesThroughWaiter, runsWaiter } from "./waiterGate";
 
@@ -48,21 +48,55 @@ export function checkOverprovisioning(facts: ScaleSetFacts): string[] {
       `${setting} and custom data starts software on every VM, including the extra VMs the platform creates and then deletes, without the waiter (${WAITER_PATH}): gate the worker with the waiter (WorkerScaleSet does) or set overprovision: false`,
     );
   }
+  const bypassing = facts.customScripts.filter((cse) => {
+    if (cse.command === UNKNOWN) return false;
+    const gated = facts.shipsWaiter && typeof cse.command === "string" && goesThroughWaiter(cse.command, facts.files);
+    return !gated && facts.doNotRunExtensionsOnOverprovisionedVMs !== true;
+  });
   if (facts.shipsWaiter) {
+    // A bypassing CSE's reason already asks for doNotRunExtensionsOnOverprovisionedVMs: one finding per cause.
+    reasons.push(...keptProofGaps(facts, setting, bypassing.length === 0));
     for (const source of directWorkerStarts(facts)) {
       reasons.push(
         `${setting} and custom data ships the waiter but ${source} also starts the worker without it, so the extra VMs the platform creates and then deletes run it too: start the worker only through ${LAUNCHER_PATH} (the hpc-worker unit)`,
       );
     }
   }
-  for (const cse of facts.customScripts) {
-    if (cse.command === UNKNOWN) continue;
-    const gated = facts.shipsWaiter && typeof cse.command === "string" && goesThroughWaiter(cse.command, facts.files);
-    if (!gated && facts.doNotRunExtensionsOnOverprovisionedVMs !== true) {
-      reasons.push(
-        `${setting} and the Custom Script Extension "${cse.extensionName}" runs on overprovisioned VMs without the waiter: set doNotRunExtensionsOnOverprovisionedVMs: true, or run the worker through ${LAUNCHER_PATH}`,
-      );
-    }
+  for (const cse of bypassing) {
+    reasons.push(
+      `${setting} and the Custom Script Extension "${cse.extensionName}" runs on overprovisioned VMs without the waiter: set doNotRunExtensionsOnOverprovisionedVMs: true, or run the worker through ${LAUNCHER_PATH}`,
+    );
+  }
+  return reasons;
+}
+
+/**
+ * The survival proof of an overprovisioned scale set (components/extensions.ts): the waiter runs
+ * with `--kept-file`, a Custom Script Extension writes that file, and the platform runs it only
+ * on the VMs it keeps (doNotRunExtensionsOnOverprovisionedVMs). Without the flag an extra that
+ * reads Succeeded for a moment before its cull starts the worker; without the setting the file
+ * appears on the extras too; without the writer no worker ever starts.
+ */
+function keptProofGaps(facts: ScaleSetFacts, setting: string, askForHold: boolean): string[] {
+  const reasons: string[] = [];
+  const text = facts.customData !== UNKNOWN && facts.customData !== undefined ? facts.customData.text : "";
+  if (!text.includes("--kept-file")) {
+    reasons.push(
+      `${setting} and custom data runs the waiter without --kept-file, so an extra that reads Succeeded for a moment before the platform deletes it starts the worker: run it with --kept-file ${KEPT_FILE_PATH} (WorkerScaleSet does when overprovision is on) or set overprovision: false`,
+    );
+  }
+  const hold = facts.doNotRunExtensionsOnOverprovisionedVMs;
+  if (askForHold && (hold === false || hold === undefined)) {
+    reasons.push(
+      `${setting} and doNotRunExtensionsOnOverprovisionedVMs is not true, so the extension that writes the kept file also runs on the extra VMs and proves nothing: set doNotRunExtensionsOnOverprovisionedVMs: true`,
+    );
+  }
+  const commands = facts.customScripts.map((cse) => cse.command);
+  const writesKeptFile = commands.some((c) => c === UNKNOWN || (typeof c === "string" && c.includes(KEPT_FILE_PATH)));
+  if (!writesKeptFile) {
+    reasons.push(
+      `${setting} and no Custom Script Extension writes the kept file ${KEPT_FILE_PATH}, so the waiter never sees the proof and no worker starts: add the kept-proof extension (WorkerScaleSet renders it) or set overprovision: false`,
+    );
   }
   return reasons;
 }

@@ -4,7 +4,7 @@
  * the units a command starts; the worker command file written by custom data tells a direct start of
  * the worker apart from anything else a VM runs at boot.
  */
-import { LAUNCHER_PATH, WAITER_PATH, WORKER_COMMAND_PATH } from "./generated/constants";
+import { HEALTH_SERVER_PATH, LAUNCHER_PATH, WAITER_PATH, WORKER_COMMAND_PATH } from "./generated/constants";
 import { ScaleSetFacts } from "./facts";
 
 /** systemd's unit directory for units an administrator installs. https://www.freedesktop.org/software/systemd/man/latest/systemd.unit.html */
@@ -59,6 +59,24 @@ function gatedUnit(unit: string, files: Map<string, string>): boolean {
   return execStarts.length > 0 && execStarts.every((line) => mentionsWaiter(line) || runsWaiterScript(line));
 }
 
+/** The shipped health endpoint only answers probes (it reads state, starts nothing). */
+function healthEndpointUnit(unit: string): boolean {
+  const execStarts = unit.match(/^\s*ExecStart\s*=.*$/gm) ?? [];
+  return execStarts.length > 0 && execStarts.every((line) => line.trim() === `ExecStart=${HEALTH_SERVER_PATH}`);
+}
+
+/**
+ * The service a started unit runs: itself, or for a socket unit the service it activates (its
+ * Service=, else the service of the same name; systemd.socket(5)).
+ */
+function activatedService(unit: string, files: Map<string, string>): { name: string; text: string | undefined } {
+  if (!unit.endsWith(".socket")) return { name: unit, text: files.get(SYSTEMD_UNIT_DIR + unit) };
+  const socket = files.get(SYSTEMD_UNIT_DIR + unit);
+  const named = socket ? /^\s*Service\s*=\s*(\S+)\s*$/m.exec(socket) : null;
+  const name = named ? named[1] : unit.replace(/\.socket$/, ".service");
+  return { name, text: files.get(SYSTEMD_UNIT_DIR + name) };
+}
+
 /** Whether `command` stands in `text` as a whole command line, not inside a longer word (a one-letter
  *  worker command is not "in" `hpc-worker.service`). */
 function holdsCommand(text: string, command: string): boolean {
@@ -93,8 +111,8 @@ export function directWorkerStarts(facts: ScaleSetFacts): string[] {
       const runsWorkerCommand =
         text.includes(WORKER_COMMAND_PATH) || (!!workerCommand && holdsCommand(text, workerCommand));
       const startsUngatedUnit = startedUnits(text).some((unit) => {
-        const written = facts.files.get(SYSTEMD_UNIT_DIR + unit);
-        return written !== undefined && !gatedUnit(written, facts.files);
+        const written = activatedService(unit, facts.files).text;
+        return written !== undefined && !gatedUnit(written, facts.files) && !healthEndpointUnit(written);
       });
       return runsWorkerCommand || startsUngatedUnit;
     })

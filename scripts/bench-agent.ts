@@ -9,6 +9,8 @@
  *   report), in the steady phase after a long Creating, and with --kept-file: Succeeded after
  *   the kept file (the extension ran first), and the kept file after Succeeded (file -> exit);
  * - CPU seconds per poll (the marginal cost of one ARM read, from the child's own cpuUsage);
+ * - the health server's cost: CPU per probe over 2,000 sequential probes of a started worker
+ *   (two file reads each), CPU while idle, and its resident memory;
  * - bundle and gzip sizes.
  * Runs go in parallel, each with its own FakeAzure, so the whole bench takes ~75 s (~25 s with --quick).
  */
@@ -16,7 +18,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
-import { BUNDLE, ensureBundle, runWaiterProcess } from "../testkit/fake-azure/agentProcess";
+import * as http from "http";
+import * as net from "net";
+import { BUNDLE, ensureBundle, runWaiterProcess, startHealthServer } from "../testkit/fake-azure/agentProcess";
 import type { WaiterRun } from "../testkit/fake-azure/agentProcess";
 import { FakeAzure } from "../testkit/fake-azure/index";
 
@@ -93,6 +97,70 @@ async function one(label: string, flipSeconds: number, mode: Mode): Promise<Resu
   };
 }
 
+const HEALTH_PROBES = 2000;
+const HEALTH_IDLE_MS = 3000;
+
+/** utime + stime of a process, in seconds, from /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s). */
+function cpuOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Resident and private (not shared with other processes, such as Node's own code) memory, in MiB. */
+function memoryOf(pid: number): string {
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const kib = (key: string) =>
+    [...rollup.matchAll(new RegExp(`^${key}:\\s+(\\d+)`, "gm"))].reduce((a, m) => a + Number(m[1]), 0);
+  const mib = (k: number) => (k / 1024).toFixed(1);
+  return `RSS ${mib(kib("Rss"))} MiB, private ${mib(kib("Private_(?:Clean|Dirty)"))} MiB`;
+}
+
+function probe(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: "127.0.0.1", port, path: "/health", agent: false }, (res) => {
+        res.resume();
+        res.on("end", () => resolve());
+      })
+      .on("error", reject);
+  });
+}
+
+/** The health server's CPU per probe, its CPU while idle and its memory, on a started (forking) worker. */
+async function healthCost(): Promise<string[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-health-"));
+  const cgroup = path.join(dir, "cg", "w");
+  fs.mkdirSync(cgroup, { recursive: true });
+  fs.writeFileSync(path.join(cgroup, "cgroup.events"), "populated 1\nfrozen 0\n");
+  fs.writeFileSync(path.join(dir, "worker"), "started since=1 pid=1 cgroup=/w kind=forking\n");
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const server = startHealthServer(["--port", String(port), "--state-dir", dir, "--cgroup-root", path.join(dir, "cg")]);
+  await server.ready;
+  const pid = server.pid;
+  await probe(port);
+  const c0 = cpuOf(pid);
+  const t0 = Date.now();
+  for (let i = 0; i < HEALTH_PROBES; i++) await probe(port);
+  const elapsed = Date.now() - t0;
+  const c1 = cpuOf(pid);
+  await new Promise((resolve) => setTimeout(resolve, HEALTH_IDLE_MS));
+  const c2 = cpuOf(pid);
+  const memory = memoryOf(pid);
+  await server.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return [
+    `health server: ${HEALTH_PROBES} probes in ${(elapsed / 1000).toFixed(2)} s, CPU per probe ${(((c1 - c0) / HEALTH_PROBES) * 1e6).toFixed(0)} µs; ` +
+      `CPU over ${HEALTH_IDLE_MS / 1000} s idle ${(c2 - c1).toFixed(2)} s; ${memory} ` +
+      `(the extension probes every intervalInSeconds, at most once every 5 s)`,
+  ];
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -117,6 +185,7 @@ async function main(): Promise<void> {
     Promise.all(kept.map((t) => one(`Succeeded, then the kept file at ${t} s`, t, "keptLast"))),
   ]);
 
+  const health = await healthCost();
   const all = [...earlyRuns, ...steadyRuns, ...keptFirstRuns, ...keptLastRuns];
   // The marginal CPU of a poll: the slope of CPU over polls between the cheapest and dearest runs
   // (start-up, IMDS and the token cost the same in every run).
@@ -147,6 +216,8 @@ async function main(): Promise<void> {
     `CPU seconds per poll: ${isNaN(perPoll) ? "n/a" : perPoll.toFixed(4)} (marginal: ${lo.polls} polls took ${lo.cpuSeconds.toFixed(3)} s of CPU, ${hi.polls} polls ${hi.cpuSeconds.toFixed(3)} s)`,
     `CPU seconds per run: median ${median(all.map((r) => r.cpuSeconds)).toFixed(3)} (Node start-up, IMDS and token included; median ${median(all.map((r) => r.polls))} polls)`,
     `CPU seconds per poll, start-up spread over the polls: median ${median(all.map((r) => r.cpuSeconds / r.polls)).toFixed(4)}`,
+    "",
+    ...health,
     "",
     "reference: the tutorial's sleep-loop script measured 17.5-18.7 s from Succeeded to start",
   );

@@ -1,39 +1,63 @@
 /**
  * npm run gen:policy
  *
- * Writes policy/generated/constants.ts: the constants of components/defaults.ts that the policy pack
- * needs, each with its doc comment. `pulumi policy publish` packs only policy/, so the pack cannot
+ * Writes policy/generated/constants.ts: the constants of components/defaults.ts (and a few more
+ * modules, POLICY_CONSTANT_SOURCES) that the policy pack needs, each with its doc comment. `pulumi policy publish` packs only policy/, so the pack cannot
  * import ../components; it carries this generated copy instead, and test/policy-package.spec.ts fails
  * when the committed file differs from what this script writes.
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
+import * as healthServer from "../agent/src/core/healthServer";
 import * as defaults from "../components/defaults";
+import * as health from "../components/health";
 
 const ROOT = path.resolve(__dirname, "..");
-const SOURCE = "components/defaults.ts";
 export const POLICY_CONSTANTS_FILE = path.join(ROOT, "policy", "generated", "constants.ts");
 
-/** What the pack reads: the shipped paths it recognises, the platform limits, the role it expects and what Azure accepts for Spot. */
-export const POLICY_CONSTANT_NAMES = [
-  "MAX_CUSTOM_DATA_BYTES",
-  "READER_ROLE_DEFINITION_GUID",
-  "WAITER_PATH",
-  "LAUNCHER_PATH",
-  "WORKER_COMMAND_PATH",
-  "WORKER_UNIT",
-  "DEFAULT_MAX_PRICE",
-  "MAX_PRICE_DECIMALS",
-  "MIN_TERMINATE_NOTIFICATION_SECONDS",
-  "MAX_TERMINATE_NOTIFICATION_SECONDS",
-] as const satisfies readonly (keyof typeof defaults)[];
+/**
+ * What the pack reads, by source file: the shipped paths it recognises, the platform limit, the role
+ * it expects and what Azure accepts for Spot (components/defaults.ts); the health extension's identity (components/health.ts);
+ * the path the shipped health endpoint serves (agent/src/core/healthServer.ts).
+ */
+export const POLICY_CONSTANT_SOURCES = [
+  {
+    file: "components/defaults.ts",
+    module: defaults as Record<string, unknown>,
+    names: [
+      "MAX_CUSTOM_DATA_BYTES",
+      "READER_ROLE_DEFINITION_GUID",
+      "WAITER_PATH",
+      "LAUNCHER_PATH",
+      "WORKER_COMMAND_PATH",
+      "WORKER_UNIT",
+      "KEPT_FILE_PATH",
+      "HEALTH_SOCKET_UNIT",
+      "HEALTH_SERVER_PATH",
+      "DEFAULT_MAX_PRICE",
+      "MAX_PRICE_DECIMALS",
+      "MIN_TERMINATE_NOTIFICATION_SECONDS",
+      "MAX_TERMINATE_NOTIFICATION_SECONDS",
+    ] satisfies readonly (keyof typeof defaults)[],
+  },
+  {
+    file: "components/health.ts",
+    module: health as Record<string, unknown>,
+    names: ["HEALTH_EXTENSION_PUBLISHER", "HEALTH_EXTENSION_TYPE"] satisfies readonly (keyof typeof health)[],
+  },
+  {
+    file: "agent/src/core/healthServer.ts",
+    module: healthServer as Record<string, unknown>,
+    names: ["HEALTH_PATH"] satisfies readonly (keyof typeof healthServer)[],
+  },
+];
 
 /** The `/** … *\/` comment right above `export const NAME`, if any. */
-function docComments(sourceText: string): Map<string, string> {
-  const file = ts.createSourceFile(SOURCE, sourceText, ts.ScriptTarget.ES2020, true);
+function docComments(file: string, sourceText: string): Map<string, string> {
+  const source = ts.createSourceFile(file, sourceText, ts.ScriptTarget.ES2020, true);
   const docs = new Map<string, string>();
-  for (const statement of file.statements) {
+  for (const statement of source.statements) {
     if (!ts.isVariableStatement(statement)) continue;
     const comments = ts.getLeadingCommentRanges(sourceText, statement.getFullStart()) ?? [];
     const last = comments[comments.length - 1];
@@ -46,13 +70,17 @@ function docComments(sourceText: string): Map<string, string> {
 }
 
 export function renderPolicyConstants(): string {
-  const docs = docComments(fs.readFileSync(path.join(ROOT, SOURCE), "utf8"));
-  const body = POLICY_CONSTANT_NAMES.map((name) => {
-    const doc = docs.get(name);
-    return `${doc ? `${doc}\n` : ""}export const ${name} = ${JSON.stringify(defaults[name])};\n`;
-  });
+  const body: string[] = [];
+  for (const source of POLICY_CONSTANT_SOURCES) {
+    const docs = docComments(source.file, fs.readFileSync(path.join(ROOT, source.file), "utf8"));
+    for (const name of source.names) {
+      const doc = docs.get(name);
+      body.push(`${doc ? `${doc}\n` : ""}export const ${name} = ${JSON.stringify(source.module[name])};\n`);
+    }
+  }
+  const files = POLICY_CONSTANT_SOURCES.map((s) => s.file).join(", ");
   return [
-    `// Generated from ${SOURCE} by \`npm run gen:policy\` (scripts/gen-policy-constants.ts) — do not edit.`,
+    `// Generated from ${files} by \`npm run gen:policy\` (scripts/gen-policy-constants.ts) — do not edit.`,
     "// The pack is published alone, so it carries this copy; a test fails when it is out of date.",
     "",
     body.join("\n"),

@@ -169,7 +169,10 @@ describe("drain-watcher process (built bundle against FakeAzure)", function () {
               fake.scheduledEvents.remove(preempt);
             }
           },
-          until: (stderr) => /starting the worker again/.test(stderr),
+          // The watcher logs before it runs `systemctl start`: a SIGTERM right after the line can beat the call.
+          until: (stderr) =>
+            /starting the worker again/.test(stderr) &&
+            fs.readFileSync(path.join(dir, "calls"), "utf8").includes(" start --no-block"),
         },
       );
     });

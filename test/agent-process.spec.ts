@@ -8,7 +8,6 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { EXIT_CODES } from "../agent/src/core/exitCodes";
@@ -17,6 +16,7 @@ import { ensureBundle, runWaiterProcess } from "../testkit/fake-azure/agentProce
 import type { SpawnOptions, WaiterRun } from "../testkit/fake-azure/agentProcess";
 import { DEFAULT_VM_ID, FakeAzure, faults } from "../testkit/fake-azure/index";
 import type { FakeAzureOptions } from "../testkit/fake-azure/index";
+import { freePort } from "../testkit/ports";
 
 /** Slack for process start-up and a loaded 2-core machine. */
 /** Room for process start-up and a loaded machine on top of the figure each assertion checks. */
@@ -32,16 +32,6 @@ interface Outcome {
 
 const fakes: FakeAzure[] = [];
 const dirs: string[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

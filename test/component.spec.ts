@@ -20,6 +20,8 @@ import {
   UNIT_PATH,
   PER_BOOT_SCRIPT_PATH,
   armGuid,
+  HEALTH_EXTENSION_NAME,
+  healthExtension,
 } from "../components";
 import { MOCK_SUBSCRIPTION_ID, ResourceRecorder, installMocks, mockPrincipalId, unwrap } from "../testkit/pulumiMocks";
 import { decodeCustomData } from "../policy/customData";
@@ -128,11 +130,14 @@ describe("WorkerScaleSet", () => {
           assert.equal(doc.packages, undefined);
           const perBoot = (doc.write_files as Array<{ path: string }>).some((f) => f.path === PER_BOOT_SCRIPT_PATH);
           assert.equal(perBoot, delivery === DeliveryMode.CloudInit);
-          // The drain watcher is enabled in every mode; the worker unit only in systemd mode.
-          const enables = JSON.stringify(doc.runcmd ?? []).includes(
-            '"enable","--now","--no-block","hpc-worker.service"',
+          // Every mode enables the drain watcher (first) and the health endpoint's socket; only systemd mode
+          // enables the worker unit.
+          const enables = JSON.stringify(doc.runcmd ?? []);
+          assert.equal(
+            enables.includes('"enable","--now","--no-block","hpc-worker.service"'),
+            delivery === DeliveryMode.Systemd,
           );
-          assert.equal(enables, delivery === DeliveryMode.Systemd);
+          assert.ok(enables.includes('"enable","--now","--no-block","hpc-worker-health.socket"'));
           assert.deepEqual(doc.runcmd[0], ["systemctl", "enable", "--now", "--no-block", "hpc-worker-drain.service"]);
         });
 
@@ -154,8 +159,10 @@ describe("WorkerScaleSet", () => {
               cse(START_EXTENSION_NAME, overprovision ? `${kept}${customScriptCommand()}\n` : customScriptCommand()),
             ],
           }[delivery];
-          assert.deepEqual(vmss.virtualMachineProfile.extensionProfile?.extensions ?? [], expected);
-          if (expected.length === 0) assert.equal(vmss.virtualMachineProfile.extensionProfile, undefined);
+          // The health extension comes last, provisioned after every CSE (its grace clock starts after them).
+          const health = healthExtension({ provisionAfter: expected.map((e) => e.name) });
+          assert.deepEqual(vmss.virtualMachineProfile.extensionProfile.extensions, [...expected, health]);
+          assert.deepEqual(health.provisionAfterExtensions, expected.length > 0 ? [expected[0].name] : undefined);
           const command: string = expected[0]?.settings.commandToExecute ?? "";
           // The kept file is written (from IMDS compute/vmId) before anything starts the unit.
           assert.equal(command.includes(`kept=${KEPT_FILE_PATH}\n`), overprovision);
@@ -204,7 +211,7 @@ describe("WorkerScaleSet", () => {
     assert.equal(vmss.doNotRunExtensionsOnOverprovisionedVMs, true);
     assert.deepEqual(
       vmss.virtualMachineProfile.extensionProfile.extensions.map((e: { name: string }) => e.name),
-      [KEPT_EXTENSION_NAME],
+      [KEPT_EXTENSION_NAME, HEALTH_EXTENSION_NAME],
     );
   });
 });

@@ -11,6 +11,8 @@ import {
   DRAIN_SCRIPT_PATH,
   DRAIN_UNIT_PATH,
   DeliveryMode,
+  HEALTH_SERVER_PATH,
+  STOP_RECORDER_PATH,
   KEPT_FILE_PATH,
   LAUNCHER_PATH,
   NODE_INSTALLER_PATH,
@@ -24,6 +26,7 @@ import {
   renderCustomData,
   renderExtensions,
 } from "../components";
+import { HEALTH_SOCKET_UNIT_PATH, HEALTH_UNIT_PATH } from "../components/healthUnits";
 import { CloudConfigFile, fileBytes, parseCloudConfig, writeFile } from "../testkit/cloudConfig";
 import { runLauncher, tempDir } from "../testkit/vmScripts";
 
@@ -87,8 +90,9 @@ describe("delivery modes: the real validators", function () {
   }
 
   for (const [workerKind, installNodejs] of KINDS.flatMap((k) => [true, false].map((i) => [k, i] as const))) {
-    const units = installNodejs ? [UNIT_PATH, NODE_INSTALL_UNIT_PATH, DRAIN_UNIT_PATH] : [UNIT_PATH, DRAIN_UNIT_PATH];
-    it(`systemd-analyze verify accepts ${units.map((u) => path.basename(u)).join(" and ")} (${workerKind}, installNodejs ${installNodejs}) with nothing to report`, () => {
+    const services = installNodejs ? [UNIT_PATH, NODE_INSTALL_UNIT_PATH] : [UNIT_PATH];
+    const units = [...services, DRAIN_UNIT_PATH, HEALTH_UNIT_PATH, HEALTH_SOCKET_UNIT_PATH];
+    it(`systemd-analyze verify accepts ${units.map((u) => path.basename(u)).join(", ")} (${workerKind}, installNodejs ${installNodejs}) with nothing to report`, () => {
       const analyze = tool("systemd-analyze");
       const doc = parseCloudConfig(
         renderCustomData({
@@ -101,8 +105,9 @@ describe("delivery modes: the real validators", function () {
       assert.deepEqual(
         filesOf(doc)
           .map((f) => f.path)
-          .filter((p) => p.endsWith(".service")),
-        units,
+          .filter((p) => /\.(service|socket)$/.test(p))
+          .sort(),
+        [...units].sort(),
       );
       // A root holding the system's own units (for the default dependencies) and every path the unit names.
       const root = path.join(work, `root-${workerKind}-${installNodejs}`);
@@ -116,6 +121,10 @@ describe("delivery modes: the real validators", function () {
         fs.mkdirSync(path.dirname(target), { recursive: true });
         fs.writeFileSync(target, fileBytes(file), { mode: parseInt(file.permissions ?? "0644", 8) });
       }
+      // The one system binary the units name (ExecStartPre creates the health state directory).
+      fs.mkdirSync(path.join(root, "usr/bin"), { recursive: true });
+      fs.copyFileSync(tool("install"), path.join(root, "usr/bin/install"));
+      fs.chmodSync(path.join(root, "usr/bin/install"), 0o755);
       const run = spawnSync(analyze, ["verify", `--root=${root}`, ...units], { encoding: "utf8" });
       assert.equal(run.status, 0, `systemd-analyze verify failed:\n${run.stdout}${run.stderr}`);
       assert.equal((run.stdout + run.stderr).trim(), "", "systemd-analyze verify printed warnings");
@@ -146,6 +155,8 @@ describe("delivery modes: the real validators", function () {
       const scripts = filesOf(doc).filter((f) => fileBytes(f).toString("utf8").startsWith("#!/bin/sh"));
       const expected = [
         LAUNCHER_PATH,
+        STOP_RECORDER_PATH,
+        HEALTH_SERVER_PATH,
         ...(delivery === DeliveryMode.CloudInit ? [PER_BOOT_SCRIPT_PATH] : []),
         ...(installNodejs ? [NODE_INSTALLER_PATH] : []),
         DRAIN_SCRIPT_PATH,
@@ -193,7 +204,10 @@ describe("delivery modes: boot is never held", () => {
       );
       assert.match(unit, /^Type=exec$/m);
       assert.doesNotMatch(unit, /^Type=(oneshot|forking|notify)/m);
-      assert.doesNotMatch(unit, /^ExecStartPre=/m);
+      // The one ExecStartPre creates the health state directory and returns at once; none waits.
+      assert.deepEqual(unit.match(/^ExecStartPre=.*$/gm), [
+        "ExecStartPre=+/usr/bin/install -d -o hpcworker -m 0755 /run/hpc-worker-state",
+      ]);
       assert.doesNotMatch(unit, /cloud-final|cloud-init\.target/);
       assert.match(unit, /^RestartPreventExitStatus=89 92 93 94 95 96$/m);
       assert.match(unit, /^Restart=on-failure$/m);
@@ -201,6 +215,9 @@ describe("delivery modes: boot is never held", () => {
       assert.equal(/^RemainAfterExit=yes$/m.test(unit), workerKind === WorkerKind.Forking);
     });
   }
+
+  const DRAIN_ENABLE = ["systemctl", "enable", "--now", "--no-block", "hpc-worker-drain.service"];
+  const HEALTH_SOCKET_ENABLE = ["systemctl", "enable", "--now", "--no-block", "hpc-worker-health.socket"];
 
   it("the installer's unit is pulled in by the worker's and the drain watcher's only, and its start job too completes at exec", () => {
     const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w" }));
@@ -233,19 +250,41 @@ describe("delivery modes: boot is never held", () => {
     }
   });
 
-  it("systemd mode enables and starts the unit with --no-block, and no runcmd waits", () => {
+  it("systemd mode enables and starts the drain watcher, the health socket and the unit with --no-block, and no runcmd waits", () => {
     const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w" }));
     assert.deepEqual(doc.runcmd, [
-      ["systemctl", "enable", "--now", "--no-block", "hpc-worker-drain.service"],
+      DRAIN_ENABLE,
+      HEALTH_SOCKET_ENABLE,
       ["systemctl", "enable", "--now", "--no-block", "hpc-worker.service"],
     ]);
   });
 
-  it("cloudInit mode's per-boot script only queues the unit", () => {
+  it("cloudInit mode's per-boot script only queues the unit; runcmd only enables the drain watcher and the health socket", () => {
     const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.CloudInit, workerCommand: "w" }));
-    // Only the drain watcher is enabled there: the worker waits for the per-boot script.
-    assert.deepEqual(doc.runcmd, [["systemctl", "enable", "--now", "--no-block", "hpc-worker-drain.service"]]);
+    // The drain watcher and the health socket only: the worker waits for the per-boot script.
+    assert.deepEqual(doc.runcmd, [DRAIN_ENABLE, HEALTH_SOCKET_ENABLE]);
     assert.match(writeFile(doc, PER_BOOT_SCRIPT_PATH), /^exec systemctl start --no-block hpc-worker\.service$/m);
+  });
+
+  it("customScript mode's runcmd only enables the drain watcher and the health socket: the extension starts the worker", () => {
+    const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.CustomScript, workerCommand: "w" }));
+    assert.deepEqual(doc.runcmd, [DRAIN_ENABLE, HEALTH_SOCKET_ENABLE]);
+  });
+
+  it("the health endpoint holds nothing: a socket bound at sockets.target, a Type=exec service started by it", () => {
+    const doc = parseCloudConfig(
+      renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w", healthPort: 8123 }),
+    );
+    const socket = writeFile(doc, HEALTH_SOCKET_UNIT_PATH);
+    assert.match(socket, /^ListenStream=127\.0\.0\.1:8123$/m);
+    assert.match(socket, /^WantedBy=sockets\.target$/m);
+    assert.doesNotMatch(socket, /multi-user|network-online|cloud-/);
+    const service = writeFile(doc, HEALTH_UNIT_PATH);
+    assert.match(service, /^Type=exec$/m);
+    assert.match(service, /^User=hpcworker$/m);
+    assert.match(service, /^Restart=always$/m);
+    assert.doesNotMatch(service, /^\[Install\]|^WantedBy=|multi-user|network-online|cloud-/m);
+    assert.match(writeFile(doc, HEALTH_SERVER_PATH), /health-server --port 8123 --state-dir \/run\/hpc-worker-state$/m);
   });
 });
 

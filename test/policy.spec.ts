@@ -7,6 +7,7 @@ import * as assert from "assert";
 import * as zlib from "zlib";
 import * as YAML from "yaml";
 import {
+  KEPT_FILE_PATH,
   LAUNCHER_PATH,
   MAX_CUSTOM_DATA_BYTES,
   READER_ROLE_DEFINITION_GUID,
@@ -14,7 +15,13 @@ import {
   WORKER_COMMAND_PATH,
   WORKER_UNIT,
 } from "../components/defaults";
-import { DeliveryMode, renderCustomData } from "../components";
+import {
+  DEFAULT_HEALTH_PORT,
+  DeliveryMode,
+  HEALTH_SOCKET_UNIT,
+  healthExtension,
+  renderCustomData,
+} from "../components";
 import { decodeCustomData } from "../policy/customData";
 import { PolicyConfigInput, ResourceSnapshot, Violation, evaluatePolicies, hasMandatory } from "../policy/evaluate";
 import { PACK_NAME, policies, resourcePolicies, stackPolicies } from "../policy/policies";
@@ -63,7 +70,7 @@ function cloudInit(
     });
     files.push({
       path: LAUNCHER_PATH,
-      content: `#!/bin/sh\nnode ${WAITER_PATH} || exit $?\nexec /bin/sh -c "$(cat /etc/hpc-workers/worker-command)"\n`,
+      content: `#!/bin/sh\nnode ${WAITER_PATH} --kept-file ${KEPT_FILE_PATH} || exit $?\nexec /bin/sh -c "$(cat /etc/hpc-workers/worker-command)"\n`,
       permissions: "0755",
     });
     files.push({ path: WORKER_COMMAND_PATH, content: b64(WORKER_COMMAND), encoding: "b64", permissions: "0644" });
@@ -75,7 +82,9 @@ function cloudInit(
   return `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}${opts.filler ?? ""}`;
 }
 
-const CSE_VIA_UNIT = `systemd-run --no-block --collect --property=After=cloud-final.service /bin/systemctl start --no-block ${WORKER_UNIT}`;
+/** The kept proof as the platform runs it on kept VMs only: this VM's IMDS vmId into the kept file. */
+const KEPT_PROOF = `mkdir -p /var/lib/hpc-workers && curl -sf -H Metadata:true 'http://169.254.169.254/metadata/instance/compute/vmId?api-version=2021-02-01&format=text' > ${KEPT_FILE_PATH}`;
+const CSE_VIA_UNIT = `${KEPT_PROOF} && systemd-run --no-block --collect --property=After=cloud-final.service /bin/systemctl start --no-block ${WORKER_UNIT}`;
 
 interface Model {
   vmss: Record<string, any>;
@@ -112,25 +121,52 @@ function happyModel(delivery: "systemd" | "customScript" = "systemd"): Model {
             },
           },
         },
-        extensionProfile:
-          delivery === "customScript"
-            ? {
-                extensions: [
-                  {
-                    name: "hpc-worker-start",
-                    publisher: "Microsoft.Azure.Extensions",
-                    type: "CustomScript",
-                    typeHandlerVersion: "2.1",
-                    settings: { commandToExecute: CSE_VIA_UNIT },
-                  },
-                ],
-              }
-            : undefined,
+        extensionProfile: {
+          extensions: [
+            {
+              name: delivery === "customScript" ? "hpc-worker-start" : "hpc-worker-kept",
+              publisher: "Microsoft.Azure.Extensions",
+              type: "CustomScript",
+              typeHandlerVersion: "2.1",
+              settings: { commandToExecute: delivery === "customScript" ? CSE_VIA_UNIT : KEPT_PROOF },
+            },
+          ],
+        },
       },
     },
     vmssOutputs: { id: VMSS_ID, identity: { type: "SystemAssigned", principalId: PRINCIPAL } },
     reader: { principalId: PRINCIPAL, principalType: "ServicePrincipal", roleDefinitionId: READER_ID, scope: RG_ID },
     readerPropertyDependencies: { principalId: [URN.vmss], scope: [URN.rg] },
+  };
+}
+
+const ADVISORY_POLICIES = [
+  "custom-data-soft-budget",
+  "automatic-repairs-need-health-source",
+  "health-probe-sees-worker",
+];
+
+/**
+ * The model with the component's health endpoint in its custom data and an Application Health
+ * extension whose settings are the component's, changed by `settings` (and its version).
+ */
+function withHealth(m: Model, settings: Record<string, unknown>, typeHandlerVersion = "2.0"): void {
+  const port = DEFAULT_HEALTH_PORT;
+  m.vmss.virtualMachineProfile.osProfile.customData = b64(
+    cloudInit({
+      extraFiles: [
+        {
+          path: `/etc/systemd/system/${HEALTH_SOCKET_UNIT}`,
+          content: `[Socket]\nListenStream=127.0.0.1:${port}\n`,
+          permissions: "0644",
+        },
+      ],
+    }),
+  );
+  const ext = healthExtension({ port });
+  const kept = m.vmss.virtualMachineProfile.extensionProfile?.extensions ?? [];
+  m.vmss.virtualMachineProfile.extensionProfile = {
+    extensions: [...kept, { ...ext, typeHandlerVersion, settings: { ...ext.settings, ...settings } }],
   };
 }
 
@@ -199,11 +235,8 @@ describe("policy pack: the happy stack", () => {
     assert.deepStrictEqual(await evaluate(), []);
   });
 
-  it("passes every policy for a Custom Script Extension that starts the launcher's unit, even with extensions on the extra VMs", async () => {
-    assert.deepStrictEqual(
-      await evaluate((m) => (m.vmss.doNotRunExtensionsOnOverprovisionedVMs = false), undefined, "customScript"),
-      [],
-    );
+  it("passes every policy for a Custom Script Extension that writes the kept file and starts the launcher's unit", async () => {
+    assert.deepStrictEqual(await evaluate(() => {}, undefined, "customScript"), []);
   });
 
   it("passes a scale set that does not overprovision and ships no waiter", async () => {
@@ -286,11 +319,35 @@ describe("policy pack: one changed field, exactly one violation", () => {
       (m) => {
         m.vmss.doNotRunExtensionsOnOverprovisionedVMs = false;
         m.vmss.virtualMachineProfile.extensionProfile.extensions[0].protectedSettings = {
-          commandToExecute: "nohup /usr/local/bin/worker &",
+          commandToExecute: `${KEPT_PROOF}; nohup /usr/local/bin/worker &`,
         };
         delete m.vmss.virtualMachineProfile.extensionProfile.extensions[0].settings;
       },
       "customScript",
+    ],
+    [
+      "the waiter runs without --kept-file, so an extra's brief Succeeded starts the worker",
+      "overprovisioning-gated-by-waiter",
+      (m) =>
+        (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+          cloudInit().replace(` --kept-file ${KEPT_FILE_PATH}`, ""),
+        )),
+    ],
+    [
+      "the kept-proof extension also runs on the extras (doNotRunExtensionsOnOverprovisionedVMs false)",
+      "overprovisioning-gated-by-waiter",
+      (m) => (m.vmss.doNotRunExtensionsOnOverprovisionedVMs = false),
+    ],
+    [
+      "the kept-proof extension runs on the extras too with its customScript start (doNotRunExtensionsOnOverprovisionedVMs unset)",
+      "overprovisioning-gated-by-waiter",
+      (m) => delete m.vmss.doNotRunExtensionsOnOverprovisionedVMs,
+      "customScript",
+    ],
+    [
+      "nothing writes the kept file, so no worker ever starts",
+      "overprovisioning-gated-by-waiter",
+      (m) => delete m.vmss.virtualMachineProfile.extensionProfile,
     ],
     [
       "custom data ships the waiter but a runcmd also runs the worker command",
@@ -357,6 +414,28 @@ describe("policy pack: one changed field, exactly one violation", () => {
         )),
     ],
     [
+      "custom data ships the waiter but also enables a socket whose service bypasses the launcher",
+      "overprovisioning-gated-by-waiter",
+      (m) =>
+        (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+          cloudInit({
+            extraFiles: [
+              {
+                path: "/etc/systemd/system/worker-now.socket",
+                content: "[Socket]\nListenStream=127.0.0.1:4000\nService=worker-run.service\n",
+                permissions: "0644",
+              },
+              {
+                path: "/etc/systemd/system/worker-run.service",
+                content: `[Service]\nExecStart=/bin/sh -c 'exec ${WORKER_COMMAND}'\n`,
+                permissions: "0644",
+              },
+            ],
+            extraRuncmd: [["systemctl", "enable", "--now", "--no-block", "worker-now.socket"]],
+          }),
+        )),
+    ],
+    [
       "password authentication is enabled",
       "linux-ssh-key-only",
       (m) => (m.vmss.virtualMachineProfile.osProfile.linuxConfiguration.disablePasswordAuthentication = false),
@@ -407,6 +486,26 @@ describe("policy pack: one changed field, exactly one violation", () => {
       "role-assignment-scope-resource-group-or-narrower",
       (m) => (m.reader!.scope = "/"),
     ],
+    [
+      "automatic repairs are on without a health source",
+      "automatic-repairs-need-health-source",
+      (m) => (m.vmss.automaticRepairsPolicy = { enabled: true, gracePeriod: "PT10M", repairAction: "Replace" }),
+    ],
+    [
+      "the Application Health extension probes another port than the shipped endpoint's",
+      "health-probe-sees-worker",
+      (m) => withHealth(m, { port: 9999 }),
+    ],
+    [
+      "the Application Health extension probes over tcp, which cannot see the worker",
+      "health-probe-sees-worker",
+      (m) => withHealth(m, { protocol: "tcp", requestPath: undefined }),
+    ],
+    [
+      "the Application Health extension is 1.0 (Binary Health States)",
+      "health-probe-sees-worker",
+      (m) => withHealth(m, {}, "1.0"),
+    ],
     ["principalType is User", "role-assignment-service-principal-type", (m) => (m.reader!.principalType = "User")],
     ["principalType is unset", "role-assignment-service-principal-type", (m) => delete m.reader!.principalType],
     ["the Reader assignment is missing", "waiter-scale-set-has-reader", (m) => delete m.reader],
@@ -420,7 +519,7 @@ describe("policy pack: one changed field, exactly one violation", () => {
     it(`reports ${policy} when ${what}`, async () => {
       const vs = await evaluate(change, undefined, delivery);
       assert.deepStrictEqual(names(vs), [policy], vs.map((v) => v.message).join("\n"));
-      const expectedLevel = policy === "custom-data-soft-budget" ? "advisory" : "mandatory";
+      const expectedLevel = ADVISORY_POLICIES.includes(policy) ? "advisory" : "mandatory";
       assert.strictEqual(vs[0].enforcementLevel, expectedLevel);
     });
   }
@@ -567,7 +666,7 @@ describe("policy pack: metadata and helpers", () => {
       );
     }
     assert.strictEqual(policies.length, resourcePolicies.length + stackPolicies.length);
-    assert.strictEqual(policies.length, 11);
+    assert.strictEqual(policies.length, 13);
     assert.strictEqual(PACK_NAME, "hpc-workers");
   });
 

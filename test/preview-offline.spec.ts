@@ -109,7 +109,7 @@ describe("preview:offline: the shipped program with the dev stack", () => {
     assert.match(run.stdout, /Resources: \+ 9 to create/);
   });
 
-  it("summarises the role, its resource-group scope and principalType, the delivery mode, the kept proof and the custom-data size", () => {
+  it("summarises the role, its resource-group scope and principalType, the delivery mode, the kept proof, the custom-data size and the health extension", () => {
     assert.match(
       run.stdout,
       new RegExp(
@@ -125,6 +125,12 @@ describe("preview:offline: the shipped program with the dev stack", () => {
       run.stdout,
       /kept proof: +extension "hpc-worker-kept" \(Microsoft\.Azure\.Extensions\/CustomScript 2\.1\) writes \/var\/lib\/hpc-workers\/kept on kept VMs only; the waiter runs with --kept-file$/m,
     );
+    assert.match(run.stdout, /^ {4}endpoint: +http:\/\/127\.0\.0\.1:28734\/health$/m);
+    assert.match(
+      run.stdout,
+      /^ {4}health: +hpc-worker-health \(ApplicationHealthLinux 2\.0\) probes http:\/\/localhost:28734\/health every 5 s, 6 probes, grace 8,130 s, after hpc-worker-kept$/m,
+    );
+    assert.match(run.stdout, /^ {4}repairs: +off$/m);
     const size =
       /custom data: +([\d,]+) bytes decoded.* of the 65,535-byte limit \([\d.]+%\), ([\d,]+) chars base64/.exec(
         run.stdout,

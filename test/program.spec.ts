@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import * as defaults from "../components/defaults";
+import { DEFAULT_HEALTH_PORT, DEFAULT_REPAIR_ACTION, DEFAULT_REPAIR_GRACE_PERIOD } from "../components/health";
 import { DEFAULT_WAITER_TIMEOUT_SECONDS } from "../components/waiterContract";
 import { DEFAULT_DRAIN_SECONDS, Priority, WorkerKind } from "../components";
 import { decodeCustomData } from "../policy/customData";
@@ -144,6 +145,11 @@ describe("Pulumi.yaml's config schema", () => {
       // Strings in Pulumi.yaml: a decimal, and "no notice".
       maxPrice: String(defaults.DEFAULT_MAX_PRICE),
       terminateNotification: "",
+      healthExtension: defaults.DEFAULT_HEALTH_EXTENSION,
+      healthPort: DEFAULT_HEALTH_PORT,
+      automaticRepairs: false,
+      automaticRepairsGracePeriod: DEFAULT_REPAIR_GRACE_PERIOD,
+      automaticRepairsAction: DEFAULT_REPAIR_ACTION,
     };
     for (const [key, value] of Object.entries(expected))
       assert.deepEqual(schema[key]?.default, value, `Pulumi.yaml default of ${key}`);

@@ -15,6 +15,7 @@ import {
   Priority,
   SPOT_MAX_DRAIN_SECONDS,
   DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
+  DEFAULT_HEALTH_EXTENSION,
   DEFAULT_IMAGE,
   DEFAULT_INSTALL_NODEJS,
   DEFAULT_OVERPROVISION,
@@ -24,10 +25,20 @@ import {
   DeliveryMode,
   MAX_SINGLE_PLACEMENT_GROUP_CAPACITY,
   MAX_UNIFORM_CAPACITY,
+  HEALTH_EXTENSION_NAME,
+  START_EXTENSION_NAME,
   WORKER_SCALE_SET_TYPE,
   WorkerKind,
 } from "../components";
 import { MAX_TAGS, MIN_RSA_KEY_BITS } from "../components/validate";
+import {
+  DEFAULT_HEALTH_PORT,
+  DEFAULT_REPAIR_ACTION,
+  DEFAULT_REPAIR_GRACE_PERIOD,
+  MAX_HEALTH_PORT,
+  MIN_HEALTH_PORT,
+  RepairAction,
+} from "../components/health";
 import { DEFAULT_WAITER_TIMEOUT_SECONDS } from "../components/waiterContract";
 import { minimalArgs } from "../testkit/componentArgs";
 import { ResourceRecorder, mockPrincipalId } from "../testkit/pulumiMocks";
@@ -140,6 +151,19 @@ const INPUTS: InputRow[] = [
   },
   { name: "imdsUrl", type: STRING, required: false },
   { name: "armUrl", type: STRING, required: false },
+  {
+    name: "healthExtension",
+    type: BOOLEAN,
+    required: false,
+    states: ["Application Health extension", defaultIs(DEFAULT_HEALTH_EXTENSION)],
+  },
+  {
+    name: "healthPort",
+    type: NUMBER,
+    required: false,
+    states: [`${MIN_HEALTH_PORT} to ${MAX_HEALTH_PORT}`, defaultIs(DEFAULT_HEALTH_PORT)],
+  },
+  { name: "automaticRepairs", type: ref("AutomaticRepairs"), required: false, states: ["healthExtension"] },
   { name: "tags", type: STRING_MAP, required: false, states: [`at most ${MAX_TAGS}`] },
 ];
 
@@ -246,8 +270,8 @@ describe("the hpc-workers provider, started from PulumiPlugin.yaml as the Pulumi
       }
     });
 
-    it("serves DeliveryMode, WorkerKind and Priority as string enums with the TypeScript constants' members", () => {
-      for (const [name, constant] of Object.entries({ DeliveryMode, WorkerKind, Priority })) {
+    it("serves DeliveryMode, WorkerKind, Priority and RepairAction as string enums with the TypeScript constants' members", () => {
+      for (const [name, constant] of Object.entries({ DeliveryMode, WorkerKind, Priority, RepairAction })) {
         const type = schema.types?.[`${PACKAGE}:index:${name}`];
         assert.ok(type && "enum" in type, `${name} is not an enum type`);
         assert.equal(type.type, "string");
@@ -268,6 +292,23 @@ describe("the hpc-workers provider, started from PulumiPlugin.yaml as the Pulumi
         assert.equal(field.optional, true);
         assertPortableDescription(`ImageReference.${name}`, field.description);
       }
+    });
+
+    it("serves AutomaticRepairs as an object of optional, described fields stating their limits and defaults", () => {
+      const type = schema.types?.[`${PACKAGE}:index:AutomaticRepairs`];
+      assert.ok(type && type.type === "object", "AutomaticRepairs is not an object type");
+      assert.deepEqual(Object.keys(type.properties), ["enabled", "gracePeriod", "action"]);
+      assert.deepEqual(typeOf(type.properties.enabled), BOOLEAN);
+      assert.deepEqual(typeOf(type.properties.gracePeriod), STRING);
+      assert.deepEqual(typeOf(type.properties.action), ref("RepairAction"));
+      for (const [name, field] of Object.entries(type.properties)) {
+        assert.equal(field.optional, true);
+        assertPortableDescription(`AutomaticRepairs.${name}`, field.description);
+      }
+      assert.ok(type.properties.enabled.description!.includes(defaultIs(true)));
+      assert.ok(type.properties.gracePeriod.description!.includes("PT10M to PT90M"));
+      assert.ok(type.properties.gracePeriod.description!.includes(defaultIs(DEFAULT_REPAIR_GRACE_PERIOD)));
+      assert.ok(type.properties.action.description!.includes(defaultIs(DEFAULT_REPAIR_ACTION)));
     });
   });
 
@@ -333,7 +374,11 @@ describe("the hpc-workers provider, started from PulumiPlugin.yaml as the Pulumi
         `urn:pulumi:dev::consumer::${WORKER_SCALE_SET_TYPE}$azure-native:compute:VirtualMachineScaleSet::w1-vmss`,
       );
       const vmss = recorder.byName("w1-vmss").inputs;
-      assert.equal(vmss.virtualMachineProfile.extensionProfile.extensions.length, 1, "customScript adds the CSE");
+      assert.deepEqual(
+        vmss.virtualMachineProfile.extensionProfile.extensions.map((e: { name: string }) => e.name),
+        [START_EXTENSION_NAME, HEALTH_EXTENSION_NAME],
+        "customScript adds the CSE, then the health extension",
+      );
       assert.equal(recorder.byName("w1-reader").inputs.principalId, mockPrincipalId("w1-vmss"));
       assert.deepEqual(Object.keys(outcome.state).sort(), OUTPUTS.map((o) => o.name).sort());
       assert.equal(outcome.state.scaleSetName, "w1-vmss");

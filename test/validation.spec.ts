@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   DeliveryMode,
   MAX_CUSTOM_DATA_BYTES,
+  RepairAction,
   WorkerScaleSet,
   WorkerScaleSetArgs,
   renderCustomData,
@@ -123,6 +124,67 @@ describe("WorkerScaleSet validation", () => {
     expectOnly(minimalArgs({ timeoutSeconds: 0 }), "timeoutSeconds", /from 1 to/);
     expectOnly(minimalArgs({ imdsUrl: "ftp://169.254.169.254" }), "imdsUrl", /http:\/\/ or https:\/\//);
     expectOnly(minimalArgs({ armUrl: "not a url" }), "armUrl", /http:\/\/ or https:\/\//);
+  });
+
+  it("rejects a health port outside 1024–32767, and a waiter timeout the extension's grace period cannot cover", () => {
+    expectOnly(
+      minimalArgs({ healthPort: 80 }),
+      "healthPort",
+      /^healthPort must be an integer from 1024 to 32767.*\(got 80\)$/,
+    );
+    expectOnly(minimalArgs({ healthPort: 40000 }), "healthPort", /\(got 40000\)$/);
+    expectOnly(
+      minimalArgs({ timeoutSeconds: 13471 }),
+      "timeoutSeconds",
+      /^timeoutSeconds must be at most 13470 with the health extension on \(got 13471\).*cannot exceed 14400 s; lower timeoutSeconds, or set healthExtension: false$/,
+    );
+    // The largest timeout fits exactly; without the extension the waiter's own limit applies.
+    new WorkerScaleSet("t-max", minimalArgs({ timeoutSeconds: 13470 }));
+    new WorkerScaleSet("t-nohealth", minimalArgs({ timeoutSeconds: 20000, healthExtension: false }));
+  });
+
+  it("rejects automatic repairs outside the documented limits, each field by name with its fix", () => {
+    const err = rejection(
+      minimalArgs({
+        automaticRepairs: { gracePeriod: "PT5M", action: "Delete" as RepairAction, enabled: "yes" as never },
+      }),
+    );
+    assert.deepEqual(
+      err.errors.map((e) => e.propertyPath),
+      ["automaticRepairs.enabled", "automaticRepairs.gracePeriod", "automaticRepairs.action"],
+    );
+    assert.match(err.errors[1].reason, /from PT10M to PT90M, e\.g\. "PT30M" or "PT1H" \(got "PT5M"\)$/);
+    assert.match(
+      err.errors[2].reason,
+      /must be a RepairAction: one of "Replace", "Reimage", "Restart" \(got "Delete"\)$/,
+    );
+    for (const bad of ["PT91M", "PT2H", "P1D", "PT600S", "30"]) {
+      expectOnly(
+        minimalArgs({ automaticRepairs: { gracePeriod: bad } }),
+        "automaticRepairs.gracePeriod",
+        /PT10M to PT90M/,
+      );
+    }
+    expectOnly(
+      minimalArgs({ healthExtension: false, automaticRepairs: {} }),
+      "automaticRepairs",
+      /needs a health source, and healthExtension is false .*set healthExtension: true, or automaticRepairs\.enabled: false$/,
+    );
+  });
+
+  it("writes the repairs policy with every field, and none without automaticRepairs", async () => {
+    const on = new WorkerScaleSet(
+      "r-on",
+      minimalArgs({ automaticRepairs: { gracePeriod: "PT1H30M", action: RepairAction.Reimage } }),
+    );
+    assert.deepEqual(await unwrap(on.scaleSet.automaticRepairsPolicy), {
+      enabled: true,
+      gracePeriod: "PT1H30M",
+      repairAction: "Reimage",
+    });
+    new WorkerScaleSet("r-off", minimalArgs({ healthExtension: false, automaticRepairs: { enabled: false } }));
+    const none = new WorkerScaleSet("r-none", minimalArgs());
+    assert.equal(await unwrap(none.scaleSet.automaticRepairsPolicy), undefined);
   });
 
   it("rejects overprovisioning with extensions on the extras, naming both fields and the fix", () => {

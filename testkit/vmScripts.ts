@@ -48,6 +48,8 @@ export interface LauncherRun {
   sleeps: number[];
   /** Each `systemd-notify` argument list. */
   notified: string[];
+  /** The health state file (components/healthRecord.ts) when the waiter ran, and when the launcher ended. */
+  health: { atWaiter: string; atEnd: string };
 }
 
 export interface LauncherRunOptions {
@@ -82,9 +84,12 @@ export function runLauncher(launcherText: string, commandBytes: Buffer, opts: La
       { mode: 0o755 },
     );
     const stubWaiter = path.join(dir, "waiter.js");
+    const healthState = path.join(dir, "health-state");
     fs.writeFileSync(
       stubWaiter,
-      `require("fs").writeFileSync(process.env.ARGV_OUT + ".waiter", JSON.stringify(process.argv.slice(2))); process.exit(${opts.waiterExit ?? 0});\n`,
+      `const fs = require("fs"); fs.writeFileSync(process.env.ARGV_OUT + ".waiter", JSON.stringify(process.argv.slice(2)));\n` +
+        `try { fs.copyFileSync(${JSON.stringify(healthState)}, process.env.ARGV_OUT + ".health"); } catch (e) {}\n` +
+        `process.exit(${opts.waiterExit ?? 0});\n`,
     );
     const commandFile = path.join(dir, "worker-command");
     fs.writeFileSync(commandFile, commandBytes);
@@ -97,6 +102,7 @@ export function runLauncher(launcherText: string, commandBytes: Buffer, opts: La
         WAITER: stubWaiter,
         WORKER_COMMAND_FILE: commandFile,
         WORKER_SHELL: stubShell,
+        HEALTH_STATE: healthState,
       }),
       { mode: 0o755 },
     );
@@ -128,6 +134,10 @@ export function runLauncher(launcherText: string, commandBytes: Buffer, opts: La
       waiterArgs: read(".waiter"),
       sleeps: lines(".sleeps").map(Number),
       notified: lines(".notified"),
+      health: {
+        atWaiter: read(".health"),
+        atEnd: fs.existsSync(healthState) ? fs.readFileSync(healthState, "utf8") : "",
+      },
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -7,8 +7,10 @@
  * reports the command and argv it received.
  */
 import * as assert from "assert";
-import { DeliveryMode } from "../../components";
-import { assertKeptFileHoldsThisVm, assertNoScaleSetRead, playExtension } from "./kept";
+import { DeliveryMode, HealthState } from "../../components";
+import { HEALTH_RESTART_TITLE, healthThroughRestartAndStop, waitForHealth, assertHealth } from "./health";
+import { assertKeptFileHoldsThisVm, playExtension } from "./kept";
+import { REBOOT_TITLE, rebootWhileScaleSetUpdating } from "./keptBoot";
 import { assertNodeFromRepository, attemptLines, INSTALLER_STARTED, waitForNodeInstalled } from "./nodeInstall";
 import { FIRST_POLLS_TIMEOUT_MS, Scenario, timing } from "./scenario";
 import { SerialLine } from "./serial";
@@ -24,7 +26,9 @@ const READS_BEFORE_FLIP = 3;
  */
 export function everyBootScenario(delivery: DeliveryMode, trigger: string, overprovision?: boolean): void {
   const defaults = overprovision === undefined;
-  const title = `${delivery} mode (${trigger}${defaults ? ", default custom data" : ""}): boot while Creating, flip, reboot while Updating, flip`;
+  const title = defaults
+    ? `${delivery} mode (${trigger}, default custom data): boot while Creating, the kept proof, flip, reboot while the scale set is Updating`
+    : `${delivery} mode (${trigger}): boot while Creating, flip, reboot while Updating, flip`;
   describe(title, function () {
     this.bail(true);
     const s = new Scenario(
@@ -74,6 +78,7 @@ export function everyBootScenario(delivery: DeliveryMode, trigger: string, overp
       );
       assert.strictEqual(s.fake.state.vm, "Creating");
       s.assertWorkerNotStarted(s.guest.bootStartedAt, "while the VM was Creating");
+      await assertHealth(s, HealthState.Initializing, "while the waiter waits for Succeeded");
       timing(
         delivery,
         `boot 1 to the waiter's read #${READS_BEFORE_FLIP}`,
@@ -90,24 +95,42 @@ export function everyBootScenario(delivery: DeliveryMode, trigger: string, overp
       assert.strictEqual(s.guest.serial.filter(/E2E-WORKER-STARTED/).length, 1, "the worker started once");
       timing(delivery, "boot 1: Succeeded to worker started", afterFlipMs);
       assertWorkerReport(line.text);
+      timing(
+        delivery,
+        "boot 1: worker started to Healthy",
+        await waitForHealth(s, HealthState.Healthy, "once the worker runs"),
+      );
     });
+
+    if (defaults) {
+      // A kept VM rebooted during a later, unrelated scale-set operation: the kept file survives.
+      it(REBOOT_TITLE, () => rebootWhileScaleSetUpdating(s, delivery));
+      it(HEALTH_RESTART_TITLE, () => healthThroughRestartAndStop(s, delivery));
+      return;
+    }
 
     it("after a reboot while Updating, waits again and starts the worker only after the next flip", async () => {
       const downMs = await s.guest.powerdown();
       timing(delivery, "power-off", downMs);
       s.fake.setVmState("Updating");
-      if (defaults) s.fake.setScaleSetState("Updating");
       const boot = await s.boot();
       timing(delivery, "boot 2 to cloud-init done (VM Updating)", boot.cloudInitDone.at - s.guest.bootStartedAt);
       await s.waitForReads("vm", READS_BEFORE_FLIP, s.guest.bootStartedAt, FIRST_POLLS_TIMEOUT_MS);
       s.assertWorkerNotStarted(s.guest.bootStartedAt, "after the reboot while the VM was Updating");
+      await assertHealth(s, HealthState.Initializing, "after the reboot, while the waiter waits again");
       assert.strictEqual(s.guest.serial.find(INSTALLER_STARTED), undefined, "node was still installed");
       const { line, afterFlipMs } = await s.flipAndWaitForWorker();
       timing(delivery, "boot 2: Succeeded to worker started", afterFlipMs);
       assertWorkerReport(line.text);
       const starts = s.guest.serial.filter(/E2E-WORKER-STARTED/);
       assert.strictEqual(starts.length, 1, "the worker started once in the second boot");
-      if (defaults) assertNoScaleSetRead(s);
+      timing(
+        delivery,
+        "boot 2: worker started to Healthy",
+        await waitForHealth(s, HealthState.Healthy, "after the reboot"),
+      );
     });
+
+    it(HEALTH_RESTART_TITLE, () => healthThroughRestartAndStop(s, delivery));
   });
 }

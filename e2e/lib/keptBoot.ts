@@ -7,7 +7,8 @@
  * Succeeded. Nothing ever reads the scale set.
  */
 import * as assert from "assert";
-import { DeliveryMode, KEPT_FILE_PATH } from "../../components";
+import { DeliveryMode, HealthState, KEPT_FILE_PATH } from "../../components";
+import { waitForHealth } from "./health";
 import {
   assertKeptFileHoldsThisVm,
   assertNoScaleSetRead,
@@ -16,6 +17,7 @@ import {
   PROOF_WAIT_READ_GAP_MS,
   readKeptFile,
 } from "./kept";
+import { waitForNodeInstalled } from "./nodeInstall";
 import { FIRST_POLLS_TIMEOUT_MS, Scenario, timing, WORKER_START_MAX_MS } from "./scenario";
 import { seconds } from "./suite";
 import { assertWorkerReport, WORKER_COMMAND, WORKER_STARTED } from "./worker";
@@ -79,55 +81,79 @@ export function keptScenario(delivery: DeliveryMode): void {
       timing(name, "extension's commandToExecute returned", r.ms);
       assert.strictEqual(s.fake.state.vm, "Creating");
       await assertKeptFileHoldsThisVm(s);
+      // Before Succeeded: in customScript mode the extension has just started the unit.
+      await waitForHealth(s, HealthState.Initializing, "before Succeeded", { never: HealthState.Healthy });
     });
+
+    if (!startsOnBoot) {
+      // The extension starts the unit, and the unit installs Node.js first (components/nodeInstall.ts).
+      it("installs node, then the waiter reads the VM while it is Creating", async () => {
+        const installed = await waitForNodeInstalled(s);
+        const reads = await s.waitForReads("vm", 1, installed.at, FIRST_POLLS_TIMEOUT_MS);
+        timing(name, "node installed to the waiter's first read", reads[0].at - installed.at);
+        s.assertWorkerNotStarted(0, "while the VM was Creating");
+      });
+    }
 
     it("starts the worker within seconds of Succeeded, byte for byte, without reading the scale set", async () => {
       const { line, afterFlipMs } = await s.flipAndWaitForWorker();
       timing(name, "boot 1: Succeeded to worker started", afterFlipMs);
       assertWorkerReport(line.text);
       assertNoScaleSetRead(s);
+      timing(
+        name,
+        "boot 1: worker started to Healthy",
+        await waitForHealth(s, HealthState.Healthy, "once the worker runs"),
+      );
     });
 
     if (startsOnBoot) {
-      it("after a reboot while the scale set is Updating, starts within 2 s of reading Succeeded, with no scale-set read", async () => {
-        const downMs = await s.guest.powerdown();
-        timing(name, "power-off", downMs);
-        s.fake.setScaleSetState("Updating");
-        // Not s.boot(): with the file on the disk and the VM Succeeded, the worker may well start
-        // before cloud-init's final line, and that is right.
-        await s.guest.boot();
-        const exec = await s.guest.serial.waitFor(
-          LAUNCHER_STARTS_WORKER,
-          "the launcher did not start the worker after the reboot",
-          // A whole boot: the waiter starts late in it (node alone took 14 s on a loaded host).
-          s.bootTimeoutMs,
-          { aborted: () => s.guest.exited() },
-        );
-        const firstRead = s.reads("vm", s.guest.bootStartedAt).find((c) => c.status === 200);
-        assert.ok(firstRead, "the worker started without a VM read answered after the reboot");
-        const afterRead = exec.at - firstRead.at;
-        const line = await s.guest.serial.waitFor(WORKER_STARTED, "the worker did not report", WORKER_START_MAX_MS, {
-          aborted: () => s.guest.exited(),
-        });
-        timing(name, "boot 2: first read (Succeeded) to the launcher's exec of the worker", afterRead);
-        timing(name, "boot 2: first read (Succeeded) to the worker's own report", line.at - firstRead.at);
-        timing(name, "boot 2: boot to worker started", exec.at - s.guest.bootStartedAt);
-        assert.ok(afterRead >= 0, "the worker started before the waiter read Succeeded");
-        assert.strictEqual(s.reads("vm", s.guest.bootStartedAt).length, 1, "the waiter exits at its first read");
-        assert.ok(
-          afterRead <= REBOOT_START_MAX_MS,
-          `the worker started ${seconds(afterRead)} after the first read (limit ${seconds(REBOOT_START_MAX_MS)})`,
-        );
-        assertWorkerReport(line.text);
-        assert.strictEqual(s.guest.serial.filter(WORKER_STARTED).length, 1, "the worker started once in boot 2");
-        assert.strictEqual(
-          s.guest.serial.find(KEPT_FILE_ABSENT),
-          undefined,
-          "the kept file did not survive the reboot",
-        );
-        assert.strictEqual(s.fake.state.scaleSet, "Updating");
-        assertNoScaleSetRead(s);
-      });
+      it(REBOOT_TITLE, () => rebootWhileScaleSetUpdating(s, name));
     }
   });
+}
+
+/** The reboot step of a kept VM whose worker starts on every boot (systemd, cloudInit). */
+export const REBOOT_TITLE =
+  "after a reboot while the scale set is Updating, starts within 2 s of reading Succeeded, with no scale-set read";
+
+/**
+ * A kept VM rebooted during an unrelated scale-set operation: the VM reads Succeeded, the scale set
+ * Updating, the kept file is on the disk. The worker starts within 2 s of the first VM read.
+ */
+export async function rebootWhileScaleSetUpdating(s: Scenario, name: string): Promise<void> {
+  const downMs = await s.guest.powerdown();
+  timing(name, "power-off", downMs);
+  s.fake.setScaleSetState("Updating");
+  // Not s.boot(): with the file on the disk and the VM Succeeded, the worker may well start
+  // before cloud-init's final line, and that is right.
+  await s.guest.boot();
+  const exec = await s.guest.serial.waitFor(
+    LAUNCHER_STARTS_WORKER,
+    "the launcher did not start the worker after the reboot",
+    // A whole boot: the waiter starts late in it (node alone took 14 s on a loaded host).
+    s.bootTimeoutMs,
+    { aborted: () => s.guest.exited() },
+  );
+  const firstRead = s.reads("vm", s.guest.bootStartedAt).find((c) => c.status === 200);
+  assert.ok(firstRead, "the worker started without a VM read answered after the reboot");
+  const afterRead = exec.at - firstRead.at;
+  const line = await s.guest.serial.waitFor(WORKER_STARTED, "the worker did not report", WORKER_START_MAX_MS, {
+    aborted: () => s.guest.exited(),
+  });
+  timing(name, "boot 2: first read (Succeeded) to the launcher's exec of the worker", afterRead);
+  timing(name, "boot 2: first read (Succeeded) to the worker's own report", line.at - firstRead.at);
+  timing(name, "boot 2: boot to worker started", exec.at - s.guest.bootStartedAt);
+  assert.ok(afterRead >= 0, "the worker started before the waiter read Succeeded");
+  assert.strictEqual(s.reads("vm", s.guest.bootStartedAt).length, 1, "the waiter exits at its first read");
+  assert.ok(
+    afterRead <= REBOOT_START_MAX_MS,
+    `the worker started ${seconds(afterRead)} after the first read (limit ${seconds(REBOOT_START_MAX_MS)})`,
+  );
+  assertWorkerReport(line.text);
+  assert.strictEqual(s.guest.serial.filter(WORKER_STARTED).length, 1, "the worker started once in boot 2");
+  assert.strictEqual(s.guest.serial.find(KEPT_FILE_ABSENT), undefined, "the kept file did not survive the reboot");
+  assert.strictEqual(s.fake.state.scaleSet, "Updating");
+  assertNoScaleSetRead(s);
+  timing(name, "boot 2: worker started to Healthy", await waitForHealth(s, HealthState.Healthy, "after the reboot"));
 }

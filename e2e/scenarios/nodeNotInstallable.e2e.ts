@@ -16,6 +16,8 @@ import {
   NO_USABLE_NODE,
   waitForNodeInstalled,
 } from "../lib/nodeInstall";
+import { HealthState } from "../../components";
+import { waitForHealth } from "../lib/health";
 import { Scenario, timing } from "../lib/scenario";
 import { seconds } from "../lib/suite";
 import { WORKER_COMMAND, WORKER_STARTED } from "../lib/worker";
@@ -81,6 +83,10 @@ describe("no usable Node.js: the installer gives up at its deadline, the unit en
     assert.match(status.stdout, /Active: failed \(Result: exit-code\)/);
     assert.match(status.stdout, /status=89/);
     assert.match(status.stdout, /final: no usable Node\.js/);
+    // No node, so no bundle: the python3 responder on the same socket says the worker stopped for good.
+    await waitForHealth(s, HealthState.Unhealthy, "after the unit ended final with 89 (no usable Node.js)", {
+      never: HealthState.Healthy,
+    });
   });
 
   it("installs node and starts the worker after Succeeded once the mirror is back and hpc-worker is restarted", async () => {
@@ -96,6 +102,11 @@ describe("no usable Node.js: the installer gives up at its deadline, the unit en
     const { afterFlipMs } = await s.flipAndWaitForWorker();
     timing(name, "Succeeded to worker started", afterFlipMs);
     assertWorkerStartedOnceAfter(s, installed);
+    timing(
+      name,
+      "worker started to health endpoint Healthy (python3 responder hands over to the bundle)",
+      await waitForHealth(s, HealthState.Healthy, "once the worker runs after the recovery"),
+    );
     process.stderr.write(`      [timing] ${name}: recovered in ${seconds(Date.now() - restartAt)}\n`);
   });
 });

@@ -10,6 +10,8 @@ import { DeliveryMode } from "../../components";
 import { RESTART_SEC } from "../../components/units";
 import { EXIT_CODES } from "../../agent/src/core/exitCodes";
 import { assertNoScaleSetRead, KEPT_FILE_ABSENT, PROOF_WAIT_READ_GAP_MS, readKeptFile } from "../lib/kept";
+import { HealthState } from "../../components";
+import { assertHealth, waitForHealth } from "../lib/health";
 import { FIRST_POLLS_TIMEOUT_MS, Scenario, timing } from "../lib/scenario";
 import { seconds } from "../lib/suite";
 import { WORKER_COMMAND, WORKER_STARTED } from "../lib/worker";
@@ -50,6 +52,7 @@ function overprovisionedScenario(name: string, title: string, cull: (s: Scenario
       timing(name, "boot to cloud-init done (VM Creating)", boot.cloudInitDone.at - s.guest.bootStartedAt);
       await s.waitForReads("vm", READS_BEFORE_CULL, s.guest.bootStartedAt, READS_BEFORE_CULL_TIMEOUT_MS);
       assert.ok(s.guest.serial.find(KEPT_FILE_ABSENT), "the waiter did not say the kept file is absent");
+      await assertHealth(s, HealthState.Initializing, "on an extra whose waiter waits");
       await s.assertCloudInitClean();
     });
 
@@ -63,6 +66,10 @@ function overprovisionedScenario(name: string, title: string, cull: (s: Scenario
       timing(name, "cull started to waiter exited gone", gone.at - culledAt);
       assert.match(gone.text, why);
       s.assertWorkerNotStarted(0, "on an overprovisioned extra");
+      // The waiter's final answer (gone): stopped for good.
+      await waitForHealth(s, HealthState.Unhealthy, "after the extra's waiter exited gone", {
+        never: HealthState.Healthy,
+      });
     });
 
     it("does not restart-loop: no new reads, no restart, the unit stays down", async () => {
@@ -107,6 +114,7 @@ overprovisionedScenario(
     assert.strictEqual(succeeded[0].status, 200);
     await new Promise((r) => setTimeout(r, SUCCEEDED_MOMENT_MS));
     s.assertWorkerNotStarted(0, "on an extra that read Succeeded");
+    await assertHealth(s, HealthState.Initializing, "on an extra that read Succeeded without the kept file");
     s.fake.setVmState("Deleting");
     await new Promise((r) => setTimeout(r, SUCCEEDED_MOMENT_MS));
     s.fake.setVmState("NotFound");

@@ -1,6 +1,6 @@
 /**
  * What the offline preview prints: the resource tree as `pulumi preview` draws it, a summary of each
- * role assignment and scale set (role, scope, principal, delivery, kept proof, custom-data size), and the policy
+ * role assignment and scale set (role, scope, principal, delivery, kept proof, custom-data size, health), and the policy
  * pack's verdict.
  */
 import * as path from "path";
@@ -12,6 +12,7 @@ import { isRoleAssignmentType, isScaleSetType } from "../../policy/facts";
 import { linkRoleAssignments } from "../../policy/rbac";
 import { roleDefinitionGuid, roleName } from "../../policy/roles";
 import type { ProgramRun } from "../../testkit/programRun";
+import { renderHealthLines } from "./health";
 
 /** cloud-init's per-boot directory, where cloudInit delivery puts its script. */
 const PER_BOOT_SCRIPT_DIR = `${path.posix.dirname(PER_BOOT_SCRIPT_PATH)}/`;
@@ -136,6 +137,7 @@ export function renderSummary(run: ProgramRun, configuredDelivery?: string): str
     } else {
       lines.push("    custom data:   (none)");
     }
+    lines.push(...renderHealthLines(i));
   }
   return lines;
 }

@@ -47,7 +47,8 @@ export interface SpawnOptions {
   measureCpu?: boolean;
   /** Sees each chunk of the child's stderr as it arrives (for timing a step after a log line). */
   onStderr?: (chunk: string) => void;
-  /** SIGTERM to the child once this holds for its stderr so far (the drain watcher never exits by itself). */
+  /** SIGTERM to the child once this holds for its stderr so far (checked on each chunk and every 100 ms; the drain
+   *  watcher never exits by itself). */
   until?: (stderr: string) => boolean;
 }
 
@@ -72,12 +73,15 @@ export function runWaiterProcess(args: string[], opts: SpawnOptions = {}): Promi
     if (opts.onStderr) opts.onStderr(d.toString());
     if (opts.until && opts.until(stderr)) child.kill("SIGTERM");
   });
+  // Also between log lines: `until` may wait for a side effect that follows the last line (a file written).
+  const untilPoll = opts.until ? setInterval(() => opts.until!(stderr) && child.kill("SIGTERM"), 100) : undefined;
   if (opts.measureCpu) (child.stdio[3] as NodeJS.ReadableStream).on("data", (d: Buffer) => (cpu += d.toString()));
   const killer = setTimeout(() => child.kill("SIGKILL"), opts.killAfterMs ?? 60000);
   let exitedAt = 0;
   child.on("exit", () => {
     exitedAt = Date.now();
     clearTimeout(killer);
+    if (untilPoll) clearInterval(untilPoll);
   });
   return new Promise((resolve, reject) => {
     child.on("error", reject);
@@ -86,4 +90,42 @@ export function runWaiterProcess(args: string[], opts: SpawnOptions = {}): Promi
       resolve({ code, signal, stdout, stderr, startedAt, exitedAt, cpuMicros: cpu ? Number(cpu) : undefined }),
     );
   });
+}
+
+export interface HealthServerProcess {
+  pid: number;
+  /** Every stderr line so far (the journal). */
+  log(): string;
+  /** Resolves once it logs that it answers; rejects if it exits first. */
+  ready: Promise<void>;
+  /** Resolves with the exit code once it exits. */
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+/** node agent/dist/waiter.js health-server ...args, kept running until stop(). */
+export function startHealthServer(args: string[]): HealthServerProcess {
+  const child = spawn(process.execPath, [BUNDLE, "health-server", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  let onLine: () => void = () => undefined;
+  child.stderr!.on("data", (d: Buffer) => {
+    stderr += d.toString();
+    onLine();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    onLine = () => (/serving http:/.test(stderr) ? resolve() : undefined);
+    exited.then((code) => reject(new Error(`health-server exited with ${code}: ${stderr}`)));
+  });
+  ready.catch(() => undefined);
+  return {
+    pid: child.pid!,
+    log: () => stderr,
+    ready,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
 }

@@ -10,6 +10,8 @@
 import * as http from "http";
 import * as net from "net";
 import { ARM_READS_PER_PRINCIPAL, COMPUTE_GET_VMSS_VM_PER_VM } from "../azureLimits";
+import { DEFAULT_VM_LIST_PAGE_SIZE, vmListPage } from "./vmList";
+import type { FakeInstance } from "./vmList";
 import {
   COMPUTE_POLICY,
   RATE_LIMIT_HEADER,
@@ -21,7 +23,9 @@ import {
 } from "./wire";
 import { FakeScheduledEvents, scheduledEventsControl } from "./scheduledEvents";
 
-export type FakeRoute = "imds" | "token" | "scheduledEvents" | "vm" | "scaleSet";
+export type { FakeInstance, FakeVmHealth } from "./vmList";
+
+export type FakeRoute = "imds" | "token" | "scheduledEvents" | "vm" | "scaleSet" | "vmList";
 
 /** What a route answers instead of its normal reply. */
 export type FakeFault =
@@ -68,6 +72,13 @@ export interface FakeAzureOptions {
   scaleSetState?: string;
   /** expires_in of issued tokens; default 3599 (as in the Entra doc sample). */
   tokenLifetimeSeconds?: number;
+  /**
+   * The scale set's instances, as "Virtual Machine Scale Set VMs - List" serves them (Uniform
+   * ids only). Default: this VM alone, in its current state, without vmHealth.
+   */
+  instances?: FakeInstance[];
+  /** Items per page of that list (default DEFAULT_VM_LIST_PAGE_SIZE, small so that paging happens). */
+  vmListPageSize?: number;
   /** Answer 429 when a per-resource Compute bucket (36, +12/min) or the principal's ARM read bucket (250, +25/s) is empty. Default false (the buckets are still counted: see budgetViolations). */
   enforceBudgets?: boolean;
 }
@@ -273,7 +284,10 @@ export class FakeAzure {
     scheduledEvents: [],
     vm: [],
     scaleSet: [],
+    vmList: [],
   };
+  private instances?: FakeInstance[];
+  private readonly vmListPageSize: number;
   private readonly issued = new Map<string, number>();
   private readonly buckets = new Map<string, Bucket>();
   private server?: http.Server;
@@ -292,6 +306,8 @@ export class FakeAzure {
     this.enforceBudgets = opts.enforceBudgets ?? false;
     this.vmState = opts.vmState ?? "Creating";
     this.scaleSetState = opts.scaleSetState ?? "Updating";
+    this.instances = opts.instances;
+    this.vmListPageSize = opts.vmListPageSize ?? DEFAULT_VM_LIST_PAGE_SIZE;
     this.scheduledEvents = new FakeScheduledEvents(this.clock, this.vmName);
   }
 
@@ -318,6 +334,16 @@ export class FakeAzure {
 
   setRbacReady(ready: boolean): void {
     this.apply({ rbac: ready }, this.clock());
+  }
+
+  /** What "Virtual Machine Scale Set VMs - List" serves from now on (each instance's state and vmHealth). */
+  setInstances(instances: FakeInstance[]): void {
+    this.instances = instances.map((i) => ({ ...i }));
+  }
+
+  private listedInstances(): FakeInstance[] {
+    if (this.instances) return this.instances;
+    return [{ instanceId: this.resourceId.split("/").pop()!, provisioningState: this.vmState }];
   }
 
   setEnforceBudgets(on: boolean): void {
@@ -408,12 +434,15 @@ export class FakeAzure {
   }
 
   private routeOf(pathname: string): FakeRoute | "other" {
-    if (pathname === "/metadata/identity/oauth2/token") return "token";
+    // With a trailing slash too: MSAL (under @azure/identity's ManagedIdentityCredential) canonicalizes an
+    // AZURE_POD_IDENTITY_AUTHORITY_HOST endpoint to ".../oauth2/token/", which is how the SDK reaches this fake.
+    if (pathname.replace(/\/$/, "") === "/metadata/identity/oauth2/token") return "token";
     if (pathname === "/metadata/scheduledevents") return "scheduledEvents";
     if (pathname === "/metadata/instance" || pathname.indexOf("/metadata/instance/") === 0) return "imds";
     const p = pathname.toLowerCase().replace(/\/+$/, "");
     if (p === this.resourceId.toLowerCase()) return "vm";
     if (this.scaleSetId && p === this.scaleSetId.toLowerCase()) return "scaleSet";
+    if (this.scaleSetId && p === `${this.scaleSetId.toLowerCase()}/virtualmachines`) return "vmList";
     return "other";
   }
 
@@ -497,16 +526,20 @@ export class FakeAzure {
       const f = faults.expiredToken() as { status: number; headers: Record<string, string>; body: string };
       return { kind: "respond", status: f.status, headers: f.headers, body: f.body };
     }
-    const id = route === "vm" ? this.resourceId : this.scaleSetId!;
+    const id =
+      route === "vm" ? this.resourceId : route === "vmList" ? `${this.scaleSetId}/virtualMachines` : this.scaleSetId!;
     if (!this.rbac) return json(403, armError.authorizationFailed(id));
     const budget = this.spend(id, now);
     const rateHeaders: Record<string, string> = {
       [RATE_LIMIT_HEADER.principalReads]: String(budget.principal),
-      [RATE_LIMIT_HEADER.compute]: computeRemaining([
-        [route === "vm" ? COMPUTE_POLICY.vmPerVm : COMPUTE_POLICY.scaleSetPerScaleSet, budget.resource],
-      ]),
       "x-ms-request-id": this.requestId(),
     };
+    // Compute documents no policy name for the VM list; the fake sends none for it.
+    if (route !== "vmList") {
+      rateHeaders[RATE_LIMIT_HEADER.compute] = computeRemaining([
+        [route === "vm" ? COMPUTE_POLICY.vmPerVm : COMPUTE_POLICY.scaleSetPerScaleSet, budget.resource],
+      ]);
+    }
     if (budget.throttledFor !== undefined) {
       const f = faults.throttled(Math.ceil(budget.throttledFor / 1000)) as {
         status: number;
@@ -514,6 +547,17 @@ export class FakeAzure {
         body: string;
       };
       return { kind: "respond", status: 429, headers: { ...f.headers, ...rateHeaders }, body: f.body };
+    }
+    if (route === "vmList") {
+      const page = vmListPage({
+        scaleSetId: this.scaleSetId!,
+        instances: this.listedInstances(),
+        query,
+        baseUrl: `http://${headers["host"] || "127.0.0.1"}`,
+        pageSize: this.vmListPageSize,
+        now,
+      });
+      return json(200, page, rateHeaders);
     }
     const state = route === "vm" ? this.vmState : this.scaleSetState;
     if (state === "NotFound") {
@@ -690,6 +734,15 @@ export class FakeAzure {
       case "/_fake/rbac":
         this.setRbacReady(text !== "pending" && text !== "false");
         return ok;
+      case "/_fake/instances": {
+        // [{"instanceId":"0","provisioningState":"Succeeded","health":"healthy"}, ...]
+        try {
+          this.setInstances(JSON.parse(text));
+        } catch (e) {
+          return json(400, { error: "body must be a JSON array of {instanceId, provisioningState?, health?}" });
+        }
+        return ok;
+      }
       case "/_fake/revoke-tokens":
         this.revokeTokens();
         return ok;

@@ -12,6 +12,7 @@ Waits until Azure reports this VM's provisioningState Succeeded, then exits 0.
                       the scale set keeps; a file holding another vmId is ignored
 Exit codes: 0 succeeded, 2 usage, 3 gone (Deleting or 404), 4 failed, 5 timeout,
 6 refused (IMDS or ARM refused the request in a way waiting cannot heal).
+The health endpoint: waiter.js health-server --help
 `;
 
 /** Why --overprovisioned is gone, for whoever still passes it (an old launcher, a hand-written unit). */

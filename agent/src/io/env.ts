@@ -3,6 +3,11 @@ import * as fs from "fs";
 import type { Env } from "../core/types";
 import { request } from "./http";
 
+/** A file's text, or undefined when it is absent, unreadable or a directory (never throws). */
+export function readTextFile(path: string): Promise<string | undefined> {
+  return new Promise((resolve) => fs.readFile(path, "utf8", (err, text) => resolve(err ? undefined : text)));
+}
+
 /** setTimeout treats anything above 2^31 - 1 ms as 1 ms; longer waits are done in chunks by the core's loop. */
 const MAX_TIMER_MS = 2147483647;
 
@@ -19,10 +24,8 @@ export function processEnv(name = "waiter"): Env {
     },
     random: Math.random,
     request,
-    readFile(path: string) {
-      // Absent, unreadable or a directory: all "no proof" to the core.
-      return new Promise((resolve) => fs.readFile(path, "utf8", (err, text) => resolve(err ? undefined : text)));
-    },
+    // Absent, unreadable or a directory: all "no proof" to the core.
+    readFile: readTextFile,
     log(line: string) {
       process.stderr.write(`${name}: ${line}\n`);
     },

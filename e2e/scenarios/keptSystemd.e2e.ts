@@ -1,4 +1,0 @@
-import { DeliveryMode } from "../../components";
-import { keptScenario } from "../lib/keptBoot";
-
-keptScenario(DeliveryMode.Systemd);
