@@ -145,6 +145,7 @@ describe("drain-watcher process (built bundle against FakeAzure)", function () {
     let run: WaiterRun;
     let preempt = "";
     let scheduledAt = 0;
+    let drainAtStop: string | undefined;
 
     before(async () => {
       const url = await fake.listen(0, "127.0.0.1");
@@ -154,11 +155,24 @@ describe("drain-watcher process (built bundle against FakeAzure)", function () {
       let scheduled = false;
       let removed = false;
       run = await runWaiterProcess(
-        ["drain-watcher", "--imds-url", url, "--drain-seconds", "25", "--systemctl", FAKE_SYSTEMCTL],
+        [
+          "drain-watcher",
+          "--imds-url",
+          url,
+          "--drain-seconds",
+          "25",
+          "--systemctl",
+          FAKE_SYSTEMCTL,
+          "--state-dir",
+          dir,
+        ],
         {
           env: { FAKE_SYSTEMCTL_DIR: dir },
           killAfterMs: 40_000,
           onStderr: (chunk) => {
+            // The health record must be in place when the stop goes out (the stand-in has the same view).
+            if (drainAtStop === undefined && /SIGTERM to the worker/.test(chunk))
+              drainAtStop = fs.readFileSync(path.join(dir, "drain"), "utf8");
             if (!scheduled && /Scheduled Events answered/.test(chunk)) {
               scheduled = true;
               scheduledAt = Date.now();
@@ -181,6 +195,14 @@ describe("drain-watcher process (built bundle against FakeAzure)", function () {
       worker.kill("SIGKILL");
       await fake.close();
       fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("writes the health state's draining record (temp file, rename) before the stop, and removes it before the start", () => {
+      assert.equal(drainAtStop, `draining since=${drainAtStop!.split(/[ =]/)[2]} event=${preempt} type=Preempt\n`);
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((f) => f.includes("drain")),
+        [],
+      );
     });
 
     it("sends SIGKILL the safety margin before NotBefore, not after drainSeconds, then acknowledges in time", () => {

@@ -10,6 +10,7 @@
  */
 import { runDrainWatcher } from "../agent/src/core/drainWatcher";
 import { DEFAULT_SYSTEMCTL, DEFAULT_WORKER_UNIT } from "../agent/src/core/constants";
+import { HEALTH_STATE_DIR } from "../agent/src/core/healthState";
 import type { DrainOptions, HttpRequest, Outcome, WorkerControl } from "../agent/src/core/types";
 import { FakeAzure } from "./fake-azure";
 import type { FakeAzureOptions } from "./fake-azure";
@@ -21,12 +22,22 @@ export interface WorkerSignal {
   what: "SIGTERM" | "SIGKILL" | "start";
 }
 
+/** The watcher writing (a record) or removing (undefined) the health state's `drain` file. */
+export interface DrainMark {
+  at: number;
+  record: string | undefined;
+  /** How many worker signals came before it: its place on the signals' timeline. */
+  afterSignals: number;
+}
+
 /**
  * The worker unit in virtual time: SIGTERM (a stop) ends it `exitAfterMs` later, or never when
  * that is undefined (a worker that ignores SIGTERM); SIGKILL ends it at once.
  */
 export class VirtualWorker implements WorkerControl {
   readonly signals: WorkerSignal[] = [];
+  /** Every DrainEnv.markDraining call, in order (healthState.ts's `drain` file). */
+  readonly drainMarks: DrainMark[] = [];
   /** When the worker's processes last exited, virtual epoch ms. */
   exitedAt?: number;
   private exitAt?: number;
@@ -67,6 +78,12 @@ export class VirtualWorker implements WorkerControl {
     return Promise.resolve();
   }
 
+  /** The watcher's DrainEnv.markDraining. */
+  markDraining(record: string | undefined): Promise<void> {
+    this.drainMarks.push({ at: this.clock.t, record, afterSignals: this.signals.length });
+    return Promise.resolve();
+  }
+
   start(): Promise<void> {
     this.signals.push({ at: this.clock.t, what: "start" });
     this.alive = true;
@@ -81,6 +98,9 @@ export class VirtualWorker implements WorkerControl {
 }
 
 class SimulationOver extends Error {}
+
+/** Seconds since boot when the simulated watcher starts (the clock of the health record's since=). */
+export const SIM_BOOT_UPTIME_SECONDS = 60;
 
 export interface DrainSim {
   fake: FakeAzure;
@@ -135,6 +155,9 @@ export async function simulateDrainWatcher(setup: (sim: DrainSim) => void, opts:
   const env = {
     ...run.env,
     worker,
+    markDraining: (record: string | undefined) => worker.markDraining(record),
+    // The VM booted SIM_BOOT_UPTIME_SECONDS before the watcher started.
+    uptimeSeconds: () => SIM_BOOT_UPTIME_SECONDS + (clock.t - start) / 1000,
     // Actions fire on the virtual clock's way: never sleep past one, never past the end.
     sleep: (ms: number) => {
       const next = Math.min(end, ...actions.map((a) => a.at));
@@ -153,6 +176,7 @@ export async function simulateDrainWatcher(setup: (sim: DrainSim) => void, opts:
       drainSeconds: opts.drainSeconds ?? 25,
       unit: opts.unit ?? DEFAULT_WORKER_UNIT,
       systemctl: opts.systemctl ?? DEFAULT_SYSTEMCTL,
+      stateDir: opts.stateDir ?? HEALTH_STATE_DIR,
     });
   } catch (e) {
     if (!(e instanceof SimulationOver)) throw e;

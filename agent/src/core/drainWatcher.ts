@@ -20,6 +20,7 @@ import {
 import { describe, log, newCtx, secs, send, sendAt, sleepUntil, wallNow } from "./context";
 import type { Ctx, Step } from "./context";
 import { planEvent } from "./drainPlan";
+import { drainingRecord } from "./healthState";
 import type { EventAction } from "./drainPlan";
 import { imdsGet, instancePath } from "./imds";
 import { imdsDelayMs } from "./pollPolicy";
@@ -33,6 +34,8 @@ export const DRAIN_CHECK_MS = 500;
 
 interface Tracked {
   action: EventAction;
+  /** The event's EventType, for the health record. */
+  type: string;
   status: string;
   /** Monotonic times: when to send SIGTERM, the latest SIGKILL, NotBefore. */
   startAt: number;
@@ -91,6 +94,9 @@ async function drain(w: Watch, id: string, t: Tracked): Promise<void> {
   t.drained = true;
   if (!w.stopped) {
     w.wasRunning = await env.worker.running();
+    // Before the stop: the unit's ExecStopPost= records a final stop, and the health endpoint must
+    // already answer Initializing (draining), never Unhealthy (healthState.ts).
+    await env.markDraining(drainingRecord(env.uptimeSeconds(), id, t.type));
     const began = env.now();
     log(ctx, `event ${id}: SIGTERM to the worker`);
     await env.worker.stop();
@@ -126,7 +132,15 @@ async function onDocument(w: Watch, doc: EventsDocument): Promise<void> {
     const action = planEvent(e, w.me, w.drainMs, notice);
     const startAt = now + (action.kind === "drain" ? action.startInMs : 0);
     const killAt = startAt + (action.kind === "drain" ? action.budgetMs : 0);
-    w.events[e.id] = { action, status: e.status, startAt, killAt, notBeforeAt: now + notice, drained: false };
+    w.events[e.id] = {
+      action,
+      type: e.type,
+      status: e.status,
+      startAt,
+      killAt,
+      notBeforeAt: now + notice,
+      drained: false,
+    };
     log(ctx, `${describeEvent(e, notice)}: ${action.why}`);
   }
   for (const id of Object.keys(w.events)) {
@@ -138,6 +152,8 @@ async function onDocument(w: Watch, doc: EventsDocument): Promise<void> {
   const holding = (t: Tracked) => t.action.kind === "drain" && (t.drained || t.startAt <= now);
   if (w.stopped && !Object.keys(w.events).some((id) => holding(w.events[id]))) {
     w.stopped = false;
+    // The drain is over; cleared before the start, so the launcher's own records take over from here.
+    await env.markDraining(undefined);
     if (w.wasRunning) {
       log(ctx, "the events drained for are gone: starting the worker again");
       await env.worker.start();

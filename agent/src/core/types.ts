@@ -73,6 +73,10 @@ export interface WorkerControl {
 /** The drain watcher's Env: the waiter's, plus the worker it drains. */
 export interface DrainEnv extends Env {
   worker: WorkerControl;
+  /** Writes the health state's `drain` record (healthState.ts), or removes it for undefined. Resolves, never rejects. */
+  markDraining(record: string | undefined): Promise<void>;
+  /** Seconds since boot (/proc/uptime), the clock of the health state's `since=`. */
+  uptimeSeconds(): number;
 }
 
 export interface DrainOptions {
@@ -83,6 +87,8 @@ export interface DrainOptions {
   unit: string;
   /** The systemctl binary the shell runs (a stand-in in tests). */
   systemctl: string;
+  /** The health state directory, where the `drain` record goes (healthState.ts). */
+  stateDir: string;
 }
 
 export type Outcome =
