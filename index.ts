@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as network from "@pulumi/azure-native/network";
 import * as resources from "@pulumi/azure-native/resources";
-import { DeliveryMode, RepairAction, WorkerKind, WorkerScaleSet } from "./components";
+import { DEFAULT_MAX_PRICE, DeliveryMode, Priority, RepairAction, WorkerKind, WorkerScaleSet } from "./components";
 
 const config = new pulumi.Config();
 const location = config.require("location");
@@ -43,6 +43,13 @@ const subnet = new network.Subnet(`${prefix}-workers`, {
   defaultOutboundAccess: false,
 });
 
+const priority = config.get("priority") as Priority | undefined;
+// A string in Pulumi.yaml (config types have no decimal number). Its default, -1, matters only with Spot;
+// any other price goes to the component, which refuses it without Spot.
+const configuredMaxPrice = config.getNumber("maxPrice");
+const maxPrice =
+  priority === Priority.Spot || configuredMaxPrice !== DEFAULT_MAX_PRICE ? configuredMaxPrice : undefined;
+
 const workers = new WorkerScaleSet(`${prefix}-workers`, {
   resourceGroupName: resourceGroup.name,
   location,
@@ -59,6 +66,10 @@ const workers = new WorkerScaleSet(`${prefix}-workers`, {
   workerKind: config.get<WorkerKind>("workerKind"),
   installNodejs: config.getBoolean("installNodejs"),
   timeoutSeconds: config.getNumber("timeoutSeconds"),
+  priority,
+  maxPrice,
+  terminateNotification: config.get("terminateNotification") || undefined,
+  drainSeconds: config.getNumber("drainSeconds"),
   healthExtension: config.getBoolean("healthExtension"),
   healthPort: config.getNumber("healthPort"),
   automaticRepairs: config.getBoolean("automaticRepairs")

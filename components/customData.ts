@@ -7,6 +7,8 @@ import * as zlib from "zlib";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import {
+  DRAIN_SCRIPT_PATH,
+  DRAIN_UNIT,
   DEFAULT_INSTALL_NODEJS,
   DEFAULT_OVERPROVISION,
   DEFAULT_WORKER_USER,
@@ -18,10 +20,12 @@ import {
   WORKER_COMMAND_PATH,
 } from "./defaults";
 import { DeliveryMode, WorkerKind, modeCloudConfig } from "./delivery";
+import { DRAIN_UNIT_PATH, renderDrainScript, renderDrainUnit } from "./drainUnit";
 import { DEFAULT_HEALTH_PORT } from "./health";
 import { healthFiles } from "./healthUnits";
 import { renderLauncher } from "./launcher";
 import { renderNodeInstaller } from "./nodeInstall";
+import { DEFAULT_DRAIN_SECONDS } from "./spot";
 import { NODE_INSTALL_UNIT_PATH, UNIT_PATH, renderNodeInstallUnit, renderWorkerUnit } from "./units";
 import { validateCustomDataOptions } from "./validate";
 import { loadAgentBundle } from "./waiterContract";
@@ -40,6 +44,8 @@ export interface CustomDataOptions {
   /** Install Ubuntu/Debian's `nodejs` package at first boot, retrying until timeoutSeconds, when the
    *  image has no `node` (hpc-node-install.service). Default DEFAULT_INSTALL_NODEJS. */
   installNodejs?: boolean;
+  /** Seconds the worker gets between SIGTERM and SIGKILL when it is stopped (drain watcher, shutdown). Default DEFAULT_DRAIN_SECONDS. */
+  drainSeconds?: number;
   /** Port of the health endpoint on 127.0.0.1 (the Application Health extension probes it). Default DEFAULT_HEALTH_PORT. */
   healthPort?: number;
   /** Waiter `--timeout`; default: the agent's own default. */
@@ -77,6 +83,7 @@ export function renderCustomData(options: CustomDataOptions): string {
   const workerKind = options.workerKind ?? WorkerKind.Foreground;
   const overprovision = options.overprovision ?? DEFAULT_OVERPROVISION;
   const installNodejs = options.installNodejs ?? DEFAULT_INSTALL_NODEJS;
+  const drainSeconds = options.drainSeconds ?? DEFAULT_DRAIN_SECONDS;
   const healthPort = options.healthPort ?? DEFAULT_HEALTH_PORT;
   const mode = modeCloudConfig(options.delivery);
 
@@ -101,8 +108,18 @@ export function renderCustomData(options: CustomDataOptions): string {
       encoding: "b64",
       permissions: "0644",
     },
-    { path: UNIT_PATH, content: renderWorkerUnit({ workerUser, workerKind, installNodejs }), permissions: "0644" },
+    {
+      path: UNIT_PATH,
+      content: renderWorkerUnit({ workerUser, workerKind, installNodejs, drainSeconds }),
+      permissions: "0644",
+    },
     ...(installNodejs ? nodeInstallFiles(options.timeoutSeconds) : []),
+    {
+      path: DRAIN_SCRIPT_PATH,
+      content: renderDrainScript({ drainSeconds, imdsUrl: options.imdsUrl }),
+      permissions: "0755",
+    },
+    { path: DRAIN_UNIT_PATH, content: renderDrainUnit({ installNodejs }), permissions: "0644" },
     // The health endpoint, in every mode: its socket binds early in every boot once enabled below.
     ...healthFiles({ port: healthPort, workerUser }),
     ...mode.extraFiles,
@@ -117,8 +134,14 @@ export function renderCustomData(options: CustomDataOptions): string {
     ];
   }
   config.write_files = files;
-  // --no-block: binding a socket waits for nothing, but nothing in cloud-final may wait on a unit.
-  config.runcmd = [["systemctl", "enable", "--now", "--no-block", HEALTH_SOCKET_UNIT], ...mode.runcmd];
+  // The drain watcher and the health socket in every mode, enabled for the boots to come and started
+  // now: cloud-init's first chance to start a unit it wrote (write_files runs after bootcmd).
+  // --no-block: nothing in cloud-final may wait on a unit (binding a socket waits for nothing anyway).
+  config.runcmd = [
+    ["systemctl", "enable", "--now", "--no-block", DRAIN_UNIT],
+    ["systemctl", "enable", "--now", "--no-block", HEALTH_SOCKET_UNIT],
+    ...mode.runcmd,
+  ];
 
   const body = YAML.stringify(config, { lineWidth: 0, minContentWidth: 0 });
   return `${CLOUD_CONFIG_HEADER}\n# hpc-workers: delivery=${options.delivery}; worker logs: journalctl -u hpc-worker\n${body}`;

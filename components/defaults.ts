@@ -68,6 +68,9 @@ export const WORKER_UNIT = "hpc-worker.service";
 /** The root installer of Node.js (installNodejs) and the unit that runs it, pulled in by WORKER_UNIT. */
 export const NODE_INSTALLER_PATH = `${INSTALL_DIR}/install-node`;
 export const NODE_INSTALL_UNIT = "hpc-node-install.service";
+/** The drain watcher's unit and script (waiter.js drain-watcher, root, from boot), in every mode. */
+export const DRAIN_UNIT = "hpc-worker-drain.service";
+export const DRAIN_SCRIPT_PATH = `${INSTALL_DIR}/drain-watch`;
 /** A unit's short name, as people type it: `journalctl -u hpc-worker`, `systemctl restart hpc-worker`. */
 export function shortUnitName(unit: string): string {
   return unit.replace(/\.service$/, "");
@@ -75,6 +78,23 @@ export function shortUnitName(unit: string): string {
 
 /** OS disk type: Standard SSD works with every VM size (Premium needs an "s" size). */
 export const DEFAULT_OS_DISK_TYPE = "StandardSSD_LRS";
+
+/** `billingProfile.maxPrice` of a Spot scale set when `maxPrice` is not set: "-1 – indicates default price to be
+ *  up-to on-demand", so a VM is never evicted for price. https://learn.microsoft.com/rest/api/compute/virtual-machine-scale-sets/create-or-update (BillingProfile) */
+export const DEFAULT_MAX_PRICE = -1;
+
+/** A Spot max price is in US dollars, "using up to five decimal places".
+ *  https://learn.microsoft.com/azure/virtual-machine-scale-sets/use-spot */
+export const MAX_PRICE_DECIMALS = 5;
+
+/** What happens to an evicted Spot VM: deleted, not deallocated ("only use the autoscale feature on Azure Spot
+ *  Virtual Machine Scale Sets when you set the eviction policy to delete", same page). */
+export const SPOT_EVICTION_POLICY = "Delete";
+
+/** terminateNotificationProfile.notBeforeTimeout "can take any value between 5 and 15 minutes in ISO 8601 format".
+ *  https://learn.microsoft.com/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-terminate-notification */
+export const MIN_TERMINATE_NOTIFICATION_SECONDS = 300;
+export const MAX_TERMINATE_NOTIFICATION_SECONDS = 900;
 
 /** The Application Health extension probes each VM's health endpoint, so rolling upgrades, repairs,
  *  the portal and managers see a VM as healthy only once its worker runs. */

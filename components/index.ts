@@ -3,6 +3,13 @@ export { DeliveryMode, WorkerKind, customScriptCommand, renderPerBootScript, PER
 export { renderLauncher, LAUNCHER_NO_USABLE_NODE_EXIT } from "./launcher";
 export { renderNodeInstaller } from "./nodeInstall";
 export {
+  renderDrainScript,
+  renderDrainUnit,
+  drainWatcherArguments,
+  DRAIN_UNIT_PATH,
+  DRAIN_RESTART_SEC,
+} from "./drainUnit";
+export {
   renderWorkerUnit,
   renderNodeInstallUnit,
   UNIT_PATH,
@@ -17,6 +24,16 @@ export {
   CustomDataTooLargeError,
 } from "./customData";
 export { validateWorkerScaleSetArgs, sshKeyProblem } from "./validate";
+export {
+  Priority,
+  DEFAULT_DRAIN_SECONDS,
+  MAX_DRAIN_SECONDS,
+  SPOT_MAX_DRAIN_SECONDS,
+  drainWithin,
+  evictionProfile,
+  isoDurationSeconds,
+  spotProblems,
+} from "./spot";
 export { WorkerScaleSetArgs, ImageReference, AutomaticRepairs } from "./workerScaleSetArgs";
 export {
   RepairAction,

@@ -32,6 +32,11 @@ export const NODE_WAIT_POLL_SECONDS = 3;
  */
 export const NODE_WAIT_GRACE_SECONDS = 300;
 
+/** The shell function that says whether $NODE runs the agent bundle (the launcher's and the drain watcher's test). */
+export const NODE_WORKS_FUNCTION = `node_works() {
+  "$NODE" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= ${WAITER_MIN_NODE_MAJOR} ? 0 : 1)' >/dev/null 2>&1
+}`;
+
 export interface LauncherRenderOptions extends LauncherOptions {
   /** Whether hpc-node-install.service ships and may still be installing Node.js. */
   installNodejs: boolean;
@@ -103,9 +108,7 @@ no_usable_node() {
   exit ${LAUNCHER_NO_USABLE_NODE_EXIT}
 }
 
-node_works() {
-  "$NODE" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= ${WAITER_MIN_NODE_MAJOR} ? 0 : 1)' >/dev/null 2>&1
-}
+${NODE_WORKS_FUNCTION}
 
 node_says() {
   if command -v "$NODE" >/dev/null 2>&1; then

@@ -1,6 +1,7 @@
 /**
  * The systemd units shipped to the VM: `hpc-worker.service` (every mode) and, when installNodejs
- * is on, `hpc-node-install.service`, which the worker unit pulls in.
+ * is on, `hpc-node-install.service`, which the worker unit pulls in. The drain watcher's unit is
+ * drainUnit.ts.
  *
  * Nothing here may hold the boot. Both units are Type=exec: a start job is done as soon as the
  * process is exec'd. That matters twice: multi-user.target gets an implicit After= on every unit
@@ -9,6 +10,7 @@
  */
 import { HEALTH_STATE_DIR } from "../agent/src/core/healthState";
 import {
+  DRAIN_UNIT,
   LAUNCHER_PATH,
   NODE_INSTALLER_PATH,
   NODE_INSTALL_UNIT,
@@ -50,11 +52,15 @@ export function renderWorkerUnit(options: {
   workerUser: string;
   workerKind: WorkerKind;
   installNodejs: boolean;
+  /** The worker's drain time: a stop (the drain watcher's, a shutdown's) SIGKILLs what is left after it. */
+  drainSeconds: number;
 }): string {
   const unit: UnitSection = [
     ["Description", "hpc-workers worker (starts once Azure reports this VM Succeeded)"],
     ["Wants", "network-online.target"],
     ["After", "network-online.target"],
+    // Whatever starts the worker also starts the drain watcher (it is enabled on its own too).
+    ["Wants", DRAIN_UNIT],
   ];
   if (options.installNodejs) {
     // After= a Type=exec unit waits for its exec() only: the launcher then finds the installer
@@ -81,6 +87,10 @@ export function renderWorkerUnit(options: {
     ["RuntimeDirectory", "hpc-workers"],
     ["RuntimeDirectoryPreserve", "restart"],
     ["SyslogIdentifier", shortUnitName(WORKER_UNIT)],
+    // systemd's own SIGKILL after a stop's SIGTERM: the worker's contract ("finish or hand back the
+    // task within drainSeconds") holds for a shutdown too. The drain watcher kills sooner when the
+    // notice left is shorter, and never later than this.
+    ["TimeoutStopSec", options.drainSeconds],
   ];
   switch (options.workerKind) {
     case WorkerKind.Foreground:

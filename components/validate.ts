@@ -6,6 +6,10 @@
 import type { InputPropertyErrorDetails } from "@pulumi/pulumi";
 import { DEFAULT_OVERPROVISION, MAX_SINGLE_PLACEMENT_GROUP_CAPACITY, MAX_UNIFORM_CAPACITY } from "./defaults";
 import { DeliveryMode, WorkerKind } from "./delivery";
+import { spotProblems } from "./spot";
+import { NOT_YET_KNOWN, Unknowable, enumChoice, known, problem, show } from "./validateBase";
+
+export { NOT_YET_KNOWN, Unknowable } from "./validateBase";
 import {
   DEFAULT_AUTOMATIC_REPAIRS_ENABLED,
   HEALTH_BOOT_ALLOWANCE_SECONDS,
@@ -72,8 +76,6 @@ export const MAX_TAG_VALUE_LENGTH = 256;
 /** A week; longer waits point at a stuck deployment rather than a slow one. */
 export const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
-export type Unknowable<T> = { [K in keyof T]?: unknown };
-
 /** The arguments as the validator sees them: anything not yet plain is left out. */
 export interface PlainArgs {
   resourceGroupName: unknown;
@@ -96,29 +98,16 @@ export interface PlainArgs {
   imdsUrl: unknown;
   armUrl: unknown;
   tags: unknown;
+  priority: unknown;
+  maxPrice: unknown;
+  terminateNotification: unknown;
+  drainSeconds: unknown;
   healthExtension: unknown;
   healthPort: unknown;
   automaticRepairs: unknown;
 }
 
-/** Marks a value that is an Output or a Promise: known only at deployment. */
-export const NOT_YET_KNOWN: unique symbol = Symbol("not yet known");
-
 type Check = (args: Unknowable<PlainArgs>) => InputPropertyErrorDetails[];
-
-function problem(propertyPath: string, reason: string): InputPropertyErrorDetails {
-  return { propertyPath, reason: `${propertyPath} ${reason}` };
-}
-
-function known(value: unknown): boolean {
-  return value !== NOT_YET_KNOWN && value !== undefined;
-}
-
-function show(value: unknown): string {
-  return typeof value === "string"
-    ? JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)
-    : String(value);
-}
 
 const requireKnownOrOutput =
   (property: keyof PlainArgs, fix: string): Check =>
@@ -141,13 +130,6 @@ const optionalBoolean =
     const v = args[property];
     return !known(v) || typeof v === "boolean" ? [] : [problem(property, `must be true or false (got ${show(v)})`)];
   };
-
-/** An enum's allowed values, named so that the sentence reads the same in every SDK's language. */
-function enumChoice(typeName: string, values: Record<string, string>): string {
-  return `a ${typeName}: one of ${Object.values(values)
-    .map((a) => `"${a}"`)
-    .join(", ")}`;
-}
 
 const oneOf =
   (property: keyof PlainArgs, values: Record<string, string>, typeName: string): Check =>
@@ -484,6 +466,7 @@ const CHECKS: Check[] = [
   url("imdsUrl"),
   url("armUrl"),
   checkTags,
+  spotProblems,
   optionalBoolean("healthExtension"),
   checkHealthPort,
   checkHealthGrace,
@@ -510,6 +493,8 @@ const CUSTOM_DATA_CHECKS: Check[] = [
   checkWorkerUser,
   oneOf("workerKind", WorkerKind, "WorkerKind"),
   checkTimeout,
+  // Alone, spotProblems checks drainSeconds' own range: the rest needs the scale set's arguments.
+  (o) => spotProblems({ drainSeconds: o.drainSeconds }),
   url("imdsUrl"),
   url("armUrl"),
   checkHealthPort,

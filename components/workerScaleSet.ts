@@ -23,6 +23,7 @@ import {
 } from "./defaults";
 import { scaleSetExtensions } from "./extensions";
 import { automaticRepairsPolicy } from "./health";
+import { resolvedEvictionProfile } from "./spot";
 import { NOT_YET_KNOWN, PlainArgs, Unknowable, extensionHoldProblem, validateWorkerScaleSetArgs } from "./validate";
 import { WorkerScaleSetArgs } from "./workerScaleSetArgs";
 
@@ -52,6 +53,7 @@ function customDataSizeProblems(args: Unknowable<PlainArgs>): InputPropertyError
     args.overprovision,
     args.installNodejs,
     args.timeoutSeconds,
+    args.drainSeconds,
     args.imdsUrl,
     args.armUrl,
     args.healthPort,
@@ -142,12 +144,18 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
         overprovision,
         installNodejs: args.installNodejs,
         timeoutSeconds: args.timeoutSeconds,
+        drainSeconds: args.drainSeconds,
         imdsUrl: args.imdsUrl,
         armUrl: args.armUrl,
         healthPort: args.healthPort,
       })
       .apply((options) => renderCustomData(options));
     const adminUsername = pulumi.output(args.adminUsername ?? DEFAULT_ADMIN_USERNAME);
+    const eviction = pulumi
+      .all([args.priority, args.maxPrice, args.terminateNotification, args.drainSeconds])
+      .apply(([priority, maxPrice, terminateNotification, drainSeconds]) =>
+        resolvedEvictionProfile(name, { priority, maxPrice, terminateNotification, drainSeconds }),
+      );
     // Validation saw plain values; an Output that breaks the kept proof fails the deployment here.
     const extensionHold = pulumi
       .all([
@@ -196,6 +204,10 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
               managedDisk: { storageAccountType: DEFAULT_OS_DISK_TYPE },
             },
           },
+          priority: eviction.priority,
+          evictionPolicy: eviction.evictionPolicy,
+          billingProfile: eviction.billingProfile,
+          scheduledEventsProfile: eviction.scheduledEventsProfile,
           networkProfile: {
             networkInterfaceConfigurations: [
               {
@@ -231,7 +243,8 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
           .apply((repairs) => (repairs ? automaticRepairsPolicy(repairs) : undefined)),
         tags: args.tags,
       },
-      { parent: this },
+      // Spot can be chosen only when a scale set is created ("setting the Spot flag is only supported at creation time").
+      { parent: this, replaceOnChanges: ["virtualMachineProfile.priority"] },
     );
     this.scaleSetId = scaleSet.id;
     this.scaleSetName = scaleSet.name;

@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DeliveryMode, WorkerKind } from "./delivery";
+import { Priority } from "./spot";
 import { RepairAction } from "./health";
 
 /** A marketplace image (publisher, offer, sku and version), or a custom or gallery image (id). */
@@ -109,6 +110,25 @@ export interface WorkerScaleSetArgs {
    * @default DEFAULT_WAITER_TIMEOUT_SECONDS
    */
   timeoutSeconds?: pulumi.Input<number>;
+  /**
+   * Regular VMs, or Spot VMs (the Priority members): spare capacity at up to 90% less, deleted when Azure needs it back with about 30 s of notice, which the drain watcher turns into a drain. Fixed at creation: a change replaces the scale set. Default: Regular.
+   * @default Priority.Regular
+   */
+  priority?: pulumi.Input<Priority>;
+  /**
+   * With Spot only: the most to pay per VM hour in US dollars, with at most 5 decimals (e.g. 0.05); a VM is evicted when the Spot price rises above it. -1 pays up to the on-demand price and is never evicted for price. Default: -1.
+   * @default DEFAULT_MAX_PRICE
+   */
+  maxPrice?: pulumi.Input<number>;
+  /**
+   * Notice before Azure deletes a VM (scale-in, instance delete, automatic repair), as an ISO 8601 duration from PT5M to PT15M; the drain watcher drains the worker and then lets the delete go ahead. Not with Spot, as Azure refuses it. Default: unset, so deletes come without notice.
+   */
+  terminateNotification?: pulumi.Input<string>;
+  /**
+   * Seconds the worker has after SIGTERM to finish or hand back its task before SIGKILL, when Azure announces an eviction, delete, reboot or redeploy of its VM; never more than the notice left, and at most 26 with Spot. Default: 25.
+   * @default DEFAULT_DRAIN_SECONDS
+   */
+  drainSeconds?: pulumi.Input<number>;
   /** Instance Metadata Service URL for the waiter (its `--imds-url`), for tests and emulators. */
   imdsUrl?: pulumi.Input<string>;
   /** Azure Resource Manager URL for the waiter (its `--arm-url`), for tests and emulators. */

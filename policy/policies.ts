@@ -35,6 +35,7 @@ import {
   checkWaiterIdentityAndOrchestration,
 } from "./scaleSetChecks";
 import { checkCustomDataSecrets } from "./secrets";
+import { checkSpotSettings } from "./spotChecks";
 
 export const PACK_NAME = "hpc-workers";
 
@@ -165,6 +166,18 @@ export const customDataNoSecrets = scaleSetPolicy(
   (props) => checkCustomDataSecrets(scaleSetFacts(props)),
 );
 
+export const spotSettingsAccepted = scaleSetPolicy(
+  {
+    name: "spot-and-terminate-notification-accepted",
+    description:
+      "Spot and terminate-notification settings are ones Azure accepts: no terminate notification on Spot, no eviction policy or max price without Spot, a valid max price and notice.",
+    enforcementLevel: "mandatory",
+    remediationSteps:
+      'Use WorkerScaleSet\'s priority, maxPrice and terminateNotification; with priority "Spot", drop scheduledEventsProfile.terminateNotificationProfile; without it, drop evictionPolicy and billingProfile.',
+  },
+  (props) => checkSpotSettings(props),
+);
+
 export const repairsHaveHealthSource = scaleSetPolicy(
   {
     name: "automatic-repairs-need-health-source",
@@ -273,6 +286,7 @@ export const resourcePolicies: ResourceValidationPolicy[] = [
   customDataPlatformLimit,
   customDataSoftBudget,
   customDataNoSecrets,
+  spotSettingsAccepted,
   repairsHaveHealthSource,
   healthProbeSeesWorker,
 ];

@@ -23,7 +23,7 @@ const SYSTEMCTL_START_VERBS = new Set(["start", "restart", "try-restart", "reloa
 export function goesThroughWaiter(command: string, files: Map<string, string> = new Map()): boolean {
   if (mentionsWaiter(command)) return true;
   const units = startedUnits(command);
-  return units.length > 0 && units.every((u) => gatedUnit(files.get(SYSTEMD_UNIT_DIR + u) ?? ""));
+  return units.length > 0 && units.every((u) => gatedUnit(files.get(SYSTEMD_UNIT_DIR + u) ?? "", files));
 }
 
 function mentionsWaiter(text: string): boolean {
@@ -44,9 +44,19 @@ export function startedUnits(command: string): string[] {
   return units;
 }
 
-function gatedUnit(unit: string): boolean {
+/**
+ * Every ExecStart runs the launcher or the waiter, or a script custom data writes that runs the waiter
+ * bundle and never reads the worker command (the drain watcher's `drain-watch`, which runs
+ * `waiter.js drain-watcher`).
+ */
+function gatedUnit(unit: string, files: Map<string, string>): boolean {
   const execStarts = unit.match(/^\s*ExecStart\s*=.*$/gm) ?? [];
-  return execStarts.length > 0 && execStarts.every(mentionsWaiter);
+  const runsWaiterScript = (line: string) => {
+    const program = line.replace(/^\s*ExecStart\s*=\s*[-@:+!]*/, "").split(/\s+/)[0];
+    const script = files.get(program);
+    return script !== undefined && mentionsWaiter(script) && !script.includes(WORKER_COMMAND_PATH);
+  };
+  return execStarts.length > 0 && execStarts.every((line) => mentionsWaiter(line) || runsWaiterScript(line));
 }
 
 /** The shipped health endpoint only answers probes (it reads state, starts nothing). */
@@ -102,7 +112,7 @@ export function directWorkerStarts(facts: ScaleSetFacts): string[] {
         text.includes(WORKER_COMMAND_PATH) || (!!workerCommand && holdsCommand(text, workerCommand));
       const startsUngatedUnit = startedUnits(text).some((unit) => {
         const written = activatedService(unit, facts.files).text;
-        return written !== undefined && !gatedUnit(written) && !healthEndpointUnit(written);
+        return written !== undefined && !gatedUnit(written, facts.files) && !healthEndpointUnit(written);
       });
       return runsWorkerCommand || startsUngatedUnit;
     })

@@ -17,8 +17,8 @@ const ROOT = path.resolve(__dirname, "..");
 export const POLICY_CONSTANTS_FILE = path.join(ROOT, "policy", "generated", "constants.ts");
 
 /**
- * What the pack reads, by source file: the shipped paths it recognises, the platform limit and the
- * role it expects (components/defaults.ts); the health extension's identity (components/health.ts);
+ * What the pack reads, by source file: the shipped paths it recognises, the platform limit, the role
+ * it expects and what Azure accepts for Spot (components/defaults.ts); the health extension's identity (components/health.ts);
  * the path the shipped health endpoint serves (agent/src/core/healthServer.ts).
  */
 export const POLICY_CONSTANT_SOURCES = [
@@ -35,6 +35,10 @@ export const POLICY_CONSTANT_SOURCES = [
       "KEPT_FILE_PATH",
       "HEALTH_SOCKET_UNIT",
       "HEALTH_SERVER_PATH",
+      "DEFAULT_MAX_PRICE",
+      "MAX_PRICE_DECIMALS",
+      "MIN_TERMINATE_NOTIFICATION_SECONDS",
+      "MAX_TERMINATE_NOTIFICATION_SECONDS",
     ] satisfies readonly (keyof typeof defaults)[],
   },
   {

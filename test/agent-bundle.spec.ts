@@ -1,6 +1,6 @@
 /**
  * The bundle's contract: built by esbuild for node12, nothing newer than Node 12 in it (syntax
- * or API), only core modules, ≤ 10 KB gzipped.
+ * or API), only core modules, within GZIP_BUDGET_BYTES gzipped.
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
@@ -16,7 +16,15 @@ const esbuild: typeof import("esbuild") = require("esbuild");
 
 /** Node 12 implements ES2019 in full; ?. and ?? (ES2020) arrived in Node 14. */
 const NODE12_ECMA_VERSION = 2019;
-const GZIP_BUDGET_BYTES = 10 * 1024;
+/**
+ * The waiter, the health server and the drain watcher share one bundle: 12,911 bytes gzipped when
+ * issues 12 and 13 met (about 33 KB plain), with about 1 KB of headroom. The bundle ships as plain
+ * text in custom data, which Azure caps at 65,535 bytes (MAX_CUSTOM_DATA_BYTES,
+ * learn.microsoft.com/rest/api/compute/virtual-machine-scale-sets/create-or-update,
+ * VirtualMachineScaleSetOSProfile), next to the units, scripts and the worker command: the
+ * budget is what keeps the agent from crowding the user's share out. Raising it is a decision.
+ */
+const GZIP_BUDGET_BYTES = 14_000;
 const ALLOWED_MODULES = ["http", "https", "child_process", "fs", "os"];
 /** Globals and methods newer than Node 12 that esbuild does not polyfill. */
 const NEWER_APIS: Array<[RegExp, string]> = [

@@ -46,6 +46,7 @@ function fakeMachine(files: Record<string, string>, livePids: number[] = []) {
 }
 
 const workerFile = `${PATHS.stateDir}/${HEALTH_STATE_FILES.worker}`;
+const drainFile = `${PATHS.stateDir}/${HEALTH_STATE_FILES.drain}`;
 const eventsFile = `${PATHS.cgroupRoot}${CGROUP}/cgroup.events`;
 
 async function answer(record: string | undefined, extra: Record<string, string> = {}, pids: number[] = []) {
@@ -112,16 +113,16 @@ describe("agent health core: the state contract", () => {
   it("reads only the cgroup named, never outside the cgroup root", async () => {
     const machine = fakeMachine({ [workerFile]: "started since=1 cgroup=/../../etc kind=forking" });
     assert.equal((await readHealth(machine.env, PATHS)).state, HealthState.Healthy);
-    assert.deepEqual(machine.reads, [workerFile]);
+    assert.deepEqual(machine.reads, [drainFile, workerFile]);
   });
 
-  it("reads the worker file, and the cgroup only for a started worker: at most two small reads a probe", async () => {
+  it("reads the drain and worker files, and the cgroup only for a started worker: at most three small reads a probe", async () => {
     const waiting = fakeMachine({ [workerFile]: "waiting since=1" });
     await readHealth(waiting.env, PATHS);
-    assert.deepEqual(waiting.reads, [workerFile]);
+    assert.deepEqual(waiting.reads, [drainFile, workerFile]);
     const forking = fakeMachine({ [workerFile]: `started since=1 cgroup=${CGROUP} kind=forking` });
     await readHealth(forking.env, PATHS);
-    assert.deepEqual(forking.reads, [workerFile, eventsFile]);
+    assert.deepEqual(forking.reads, [drainFile, workerFile, eventsFile]);
   });
 
   it("answers Initializing for a restarting worker until its deadline, then Unhealthy (fake clock)", async () => {

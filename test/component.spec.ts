@@ -130,10 +130,15 @@ describe("WorkerScaleSet", () => {
           assert.equal(doc.packages, undefined);
           const perBoot = (doc.write_files as Array<{ path: string }>).some((f) => f.path === PER_BOOT_SCRIPT_PATH);
           assert.equal(perBoot, delivery === DeliveryMode.CloudInit);
-          // Every mode enables the health endpoint's socket; only systemd mode enables the worker unit.
+          // Every mode enables the drain watcher (first) and the health endpoint's socket; only systemd mode
+          // enables the worker unit.
           const enables = JSON.stringify(doc.runcmd ?? []);
-          assert.equal(enables.includes("hpc-worker.service"), delivery === DeliveryMode.Systemd);
+          assert.equal(
+            enables.includes('"enable","--now","--no-block","hpc-worker.service"'),
+            delivery === DeliveryMode.Systemd,
+          );
           assert.ok(enables.includes('"enable","--now","--no-block","hpc-worker-health.socket"'));
+          assert.deepEqual(doc.runcmd[0], ["systemctl", "enable", "--now", "--no-block", "hpc-worker-drain.service"]);
         });
 
         it("declares exactly the extensions of its mode: the kept proof only when it overprovisions, the start CSE only in customScript", () => {

@@ -8,6 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import fc from "fast-check";
 import {
+  DRAIN_SCRIPT_PATH,
+  DRAIN_UNIT_PATH,
   DeliveryMode,
   HEALTH_SERVER_PATH,
   STOP_RECORDER_PATH,
@@ -88,7 +90,7 @@ describe("delivery modes: the real validators", function () {
 
   for (const [workerKind, installNodejs] of KINDS.flatMap((k) => [true, false].map((i) => [k, i] as const))) {
     const services = installNodejs ? [UNIT_PATH, NODE_INSTALL_UNIT_PATH] : [UNIT_PATH];
-    const units = [...services, HEALTH_UNIT_PATH, HEALTH_SOCKET_UNIT_PATH];
+    const units = [...services, DRAIN_UNIT_PATH, HEALTH_UNIT_PATH, HEALTH_SOCKET_UNIT_PATH];
     it(`systemd-analyze verify accepts ${units.map((u) => path.basename(u)).join(", ")} (${workerKind}, installNodejs ${installNodejs}) with nothing to report`, () => {
       const analyze = tool("systemd-analyze");
       const doc = parseCloudConfig(
@@ -156,6 +158,7 @@ describe("delivery modes: the real validators", function () {
         HEALTH_SERVER_PATH,
         ...(delivery === DeliveryMode.CloudInit ? [PER_BOOT_SCRIPT_PATH] : []),
         ...(installNodejs ? [NODE_INSTALLER_PATH] : []),
+        DRAIN_SCRIPT_PATH,
       ];
       assert.deepEqual(scripts.map((f) => f.path).sort(), expected.sort());
       for (const script of scripts) {
@@ -212,9 +215,10 @@ describe("delivery modes: boot is never held", () => {
     });
   }
 
+  const DRAIN_ENABLE = ["systemctl", "enable", "--now", "--no-block", "hpc-worker-drain.service"];
   const HEALTH_SOCKET_ENABLE = ["systemctl", "enable", "--now", "--no-block", "hpc-worker-health.socket"];
 
-  it("the installer's unit is pulled in by the worker's only, and its start job too completes at exec", () => {
+  it("the installer's unit is pulled in by the worker's and the drain watcher's only, and its start job too completes at exec", () => {
     const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w" }));
     const installer = writeFile(doc, NODE_INSTALL_UNIT_PATH);
     assert.match(installer, /^Type=exec$/m);
@@ -245,23 +249,25 @@ describe("delivery modes: boot is never held", () => {
     }
   });
 
-  it("systemd mode enables and starts the health socket and the unit with --no-block, and no runcmd waits", () => {
+  it("systemd mode enables and starts the drain watcher, the health socket and the unit with --no-block, and no runcmd waits", () => {
     const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.Systemd, workerCommand: "w" }));
     assert.deepEqual(doc.runcmd, [
+      DRAIN_ENABLE,
       HEALTH_SOCKET_ENABLE,
       ["systemctl", "enable", "--now", "--no-block", "hpc-worker.service"],
     ]);
   });
 
-  it("cloudInit mode's per-boot script only queues the unit; runcmd only enables the health socket", () => {
+  it("cloudInit mode's per-boot script only queues the unit; runcmd only enables the drain watcher and the health socket", () => {
     const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.CloudInit, workerCommand: "w" }));
-    assert.deepEqual(doc.runcmd, [HEALTH_SOCKET_ENABLE]);
+    // The drain watcher and the health socket only: the worker waits for the per-boot script.
+    assert.deepEqual(doc.runcmd, [DRAIN_ENABLE, HEALTH_SOCKET_ENABLE]);
     assert.match(writeFile(doc, PER_BOOT_SCRIPT_PATH), /^exec systemctl start --no-block hpc-worker\.service$/m);
   });
 
-  it("customScript mode's runcmd only enables the health socket: the extension starts the worker", () => {
+  it("customScript mode's runcmd only enables the drain watcher and the health socket: the extension starts the worker", () => {
     const doc = parseCloudConfig(renderCustomData({ delivery: DeliveryMode.CustomScript, workerCommand: "w" }));
-    assert.deepEqual(doc.runcmd, [HEALTH_SOCKET_ENABLE]);
+    assert.deepEqual(doc.runcmd, [DRAIN_ENABLE, HEALTH_SOCKET_ENABLE]);
   });
 
   it("the health endpoint holds nothing: a socket bound at sockets.target, a Type=exec service started by it", () => {

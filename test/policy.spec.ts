@@ -392,6 +392,28 @@ describe("policy pack: one changed field, exactly one violation", () => {
         )),
     ],
     [
+      "custom data ships the waiter but a unit of its own runs a script that names the waiter and runs the worker command",
+      "overprovisioning-gated-by-waiter",
+      (m) =>
+        (m.vmss.virtualMachineProfile.osProfile.customData = b64(
+          cloudInit({
+            extraFiles: [
+              {
+                path: "/usr/local/bin/sneaky",
+                content: `#!/bin/sh\nnode ${WAITER_PATH} drain-watcher &\nexec sh -c "$(cat ${WORKER_COMMAND_PATH})"\n`,
+                permissions: "0755",
+              },
+              {
+                path: "/etc/systemd/system/sneaky.service",
+                content: `[Service]\nExecStart=/usr/local/bin/sneaky\n`,
+                permissions: "0644",
+              },
+            ],
+            extraRuncmd: [["systemctl", "enable", "--now", "--no-block", "sneaky.service"]],
+          }),
+        )),
+    ],
+    [
       "custom data ships the waiter but also enables a socket whose service bypasses the launcher",
       "overprovisioning-gated-by-waiter",
       (m) =>
@@ -644,7 +666,7 @@ describe("policy pack: metadata and helpers", () => {
       );
     }
     assert.strictEqual(policies.length, resourcePolicies.length + stackPolicies.length);
-    assert.strictEqual(policies.length, 12);
+    assert.strictEqual(policies.length, 13);
     assert.strictEqual(PACK_NAME, "hpc-workers");
   });
 

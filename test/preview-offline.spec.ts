@@ -47,6 +47,30 @@ function cli(...argv: string[]) {
 
 const STACK_TRACE_LINE = /^\s+at .+\(.+:\d+:\d+\)$/m;
 
+describe("preview:offline: Spot and terminate notifications", () => {
+  it("shows a Spot fleet's eviction policy, price cap and notices", async () => {
+    const run = await preview("--stack", "dev", "--config", "priority=Spot", "--config", "maxPrice=0.0123");
+    assert.strictEqual(run.exitCode, EXIT_OK, run.stdout + run.stderr);
+    assert.match(
+      run.stdout,
+      /eviction: +Spot, evictionPolicy Delete, paying at most \$0\.0123\/hour; evictions announced about 30 s ahead \(Preempt\), deletes come without notice/,
+    );
+  });
+
+  it("shows a terminate notification", async () => {
+    const run = await preview("--stack", "dev", "--config", "terminateNotification=PT10M");
+    assert.strictEqual(run.exitCode, EXIT_OK, run.stdout + run.stderr);
+    assert.match(run.stdout, /eviction: +Regular; deletes announced PT10M ahead \(terminate notification\)/);
+  });
+
+  it("fails, naming the field and quoting Azure, for a terminate notification on Spot", async () => {
+    const run = await preview("--stack", "dev", "--config", "priority=Spot", "--config", "terminateNotification=PT5M");
+    assert.strictEqual(run.exitCode, EXIT_FAILED);
+    assert.match(run.stderr + run.stdout, /terminateNotification cannot be set with priority "Spot"/);
+    assert.doesNotMatch(run.stderr + run.stdout, STACK_TRACE_LINE);
+  });
+});
+
 describe("preview:offline: the shipped program with the dev stack", () => {
   let run: Captured;
   before(async () => {
@@ -96,6 +120,7 @@ describe("preview:offline: the shipped program with the dev stack", () => {
     assert.match(run.stdout, /principalType: ServicePrincipal/);
     assert.match(run.stdout, /principal: +identity of hpc-dev-workers-vmss/);
     assert.match(run.stdout, /delivery: +systemd \(unit\) \[config delivery: systemd\]/);
+    assert.match(run.stdout, /eviction: +Regular; deletes come without notice \(no terminate notification\)/);
     assert.match(
       run.stdout,
       /kept proof: +extension "hpc-worker-kept" \(Microsoft\.Azure\.Extensions\/CustomScript 2\.1\) writes \/var\/lib\/hpc-workers\/kept on kept VMs only; the waiter runs with --kept-file$/m,

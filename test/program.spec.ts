@@ -6,7 +6,7 @@ import * as YAML from "yaml";
 import * as defaults from "../components/defaults";
 import { DEFAULT_HEALTH_PORT, DEFAULT_REPAIR_ACTION, DEFAULT_REPAIR_GRACE_PERIOD } from "../components/health";
 import { DEFAULT_WAITER_TIMEOUT_SECONDS } from "../components/waiterContract";
-import { WorkerKind } from "../components";
+import { DEFAULT_DRAIN_SECONDS, Priority, WorkerKind } from "../components";
 import { decodeCustomData } from "../policy/customData";
 import { ProgramRun, runProgram } from "../testkit/programRun";
 import { MOCK_SUBSCRIPTION_ID, mockPrincipalId } from "../testkit/pulumiMocks";
@@ -73,6 +73,43 @@ describe("the program (index.ts) with the dev stack", function () {
   });
 });
 
+describe("the program with a Spot stack", function () {
+  this.timeout(60000);
+
+  it("makes Spot VMs paid up to on-demand by default, and carries a max price and a drain time", async () => {
+    for (const [overrides, maxPrice] of [
+      [{ priority: "Spot" }, -1],
+      [{ priority: "Spot", maxPrice: "0.05", drainSeconds: "20" }, 0.05],
+    ] as const) {
+      const run = await runProgram(path.join(ROOT, "index.ts"), loadConfig(ROOT, "dev", overrides), "dev");
+      const vmss = run.resources.find((r) => r.type === "azure-native:compute:VirtualMachineScaleSet")!;
+      assert.equal(vmss.inputs.virtualMachineProfile.priority, "Spot");
+      assert.deepEqual(vmss.inputs.virtualMachineProfile.billingProfile, { maxPrice });
+      assert.equal(vmss.inputs.virtualMachineProfile.scheduledEventsProfile, undefined);
+    }
+  });
+
+  it("refuses a max price on Regular VMs instead of dropping it", async () => {
+    await assert.rejects(
+      runProgram(path.join(ROOT, "index.ts"), loadConfig(ROOT, "dev", { maxPrice: "0.05" }), "dev"),
+      /maxPrice applies to Spot VMs only/,
+    );
+  });
+
+  it("sets a terminate notification on Regular VMs", async () => {
+    const run = await runProgram(
+      path.join(ROOT, "index.ts"),
+      loadConfig(ROOT, "dev", { terminateNotification: "PT10M" }),
+      "dev",
+    );
+    const vmss = run.resources.find((r) => r.type === "azure-native:compute:VirtualMachineScaleSet")!;
+    assert.deepEqual(vmss.inputs.virtualMachineProfile.scheduledEventsProfile, {
+      terminateNotificationProfile: { enable: true, notBeforeTimeout: "PT10M" },
+    });
+    assert.equal(vmss.inputs.virtualMachineProfile.priority, undefined);
+  });
+});
+
 describe("Pulumi.yaml's config schema", () => {
   const schema = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).config as Record<
     string,
@@ -103,6 +140,11 @@ describe("Pulumi.yaml's config schema", () => {
       workerKind: WorkerKind.Foreground,
       installNodejs: defaults.DEFAULT_INSTALL_NODEJS,
       timeoutSeconds: DEFAULT_WAITER_TIMEOUT_SECONDS,
+      priority: Priority.Regular,
+      drainSeconds: DEFAULT_DRAIN_SECONDS,
+      // Strings in Pulumi.yaml: a decimal, and "no notice".
+      maxPrice: String(defaults.DEFAULT_MAX_PRICE),
+      terminateNotification: "",
       healthExtension: defaults.DEFAULT_HEALTH_EXTENSION,
       healthPort: DEFAULT_HEALTH_PORT,
       automaticRepairs: false,

@@ -9,6 +9,11 @@ import * as path from "path";
 import * as YAML from "yaml";
 import {
   DEFAULT_ADMIN_USERNAME,
+  DEFAULT_DRAIN_SECONDS,
+  DEFAULT_MAX_PRICE,
+  MAX_PRICE_DECIMALS,
+  Priority,
+  SPOT_MAX_DRAIN_SECONDS,
   DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
   DEFAULT_HEALTH_EXTENSION,
   DEFAULT_IMAGE,
@@ -120,6 +125,30 @@ const INPUTS: InputRow[] = [
   },
   { name: "installNodejs", type: BOOLEAN, required: false, states: [defaultIs(DEFAULT_INSTALL_NODEJS)] },
   { name: "timeoutSeconds", type: NUMBER, required: false, states: [defaultIs(DEFAULT_WAITER_TIMEOUT_SECONDS)] },
+  {
+    name: "priority",
+    type: ref("Priority"),
+    required: false,
+    states: [...Object.values(Priority), defaultIs(Priority.Regular), "replaces the scale set"],
+  },
+  {
+    name: "maxPrice",
+    type: NUMBER,
+    required: false,
+    states: [defaultIs(DEFAULT_MAX_PRICE), `${MAX_PRICE_DECIMALS} decimals`],
+  },
+  {
+    name: "terminateNotification",
+    type: STRING,
+    required: false,
+    states: ["PT5M to PT15M", "Not with Spot", defaultIs("unset")],
+  },
+  {
+    name: "drainSeconds",
+    type: NUMBER,
+    required: false,
+    states: [defaultIs(DEFAULT_DRAIN_SECONDS), `at most ${SPOT_MAX_DRAIN_SECONDS} with Spot`, "SIGTERM"],
+  },
   { name: "imdsUrl", type: STRING, required: false },
   { name: "armUrl", type: STRING, required: false },
   {
@@ -241,8 +270,8 @@ describe("the hpc-workers provider, started from PulumiPlugin.yaml as the Pulumi
       }
     });
 
-    it("serves DeliveryMode, WorkerKind and RepairAction as string enums with the TypeScript constants' members", () => {
-      for (const [name, constant] of Object.entries({ DeliveryMode, WorkerKind, RepairAction })) {
+    it("serves DeliveryMode, WorkerKind, Priority and RepairAction as string enums with the TypeScript constants' members", () => {
+      for (const [name, constant] of Object.entries({ DeliveryMode, WorkerKind, Priority, RepairAction })) {
         const type = schema.types?.[`${PACKAGE}:index:${name}`];
         assert.ok(type && "enum" in type, `${name} is not an enum type`);
         assert.equal(type.type, "string");

@@ -1,31 +1,16 @@
 /**
- * Entry point of agent/dist/waiter.js. `node waiter.js [flags]` waits (flags in, exit code out,
- * see core/exitCodes.ts); `node waiter.js health-server [flags]` serves the health endpoint.
+ * Entry point of agent/dist/waiter.js: flags in, exit code out (see core/exitCodes.ts).
+ * `waiter.js [flags]` waits; `waiter.js health-server [flags]` serves the health endpoint;
+ * `waiter.js drain-watcher [flags]` watches Scheduled Events.
  */
-import { EXIT_CODES, exitCodeFor, parseArgs, runWaiter, USAGE } from "./core/index";
+import { parseArgs, runWaiter, USAGE } from "./core/index";
+import { DRAIN_COMMAND } from "./core/drainArgs";
 import { HEALTH_EXIT_CODES, HEALTH_SERVER_COMMAND, HEALTH_USAGE, parseHealthArgs } from "./core/healthServer";
-import { processEnv } from "./io/env";
+import { runCli } from "./io/cli";
+import { drainMain } from "./io/drainCli";
 import { serveHealth } from "./io/healthServer";
 
-function wait(argv: string[]): void {
-  const parsed = parseArgs(argv);
-  if (parsed.kind === "help") {
-    process.stdout.write(USAGE);
-    process.exit(EXIT_CODES.succeeded);
-  }
-  if (parsed.kind === "error") {
-    process.stderr.write(`waiter: ${parsed.message}\n${USAGE}`);
-    process.exit(EXIT_CODES.usage);
-  }
-  runWaiter(processEnv(), parsed.options).then(
-    (outcome) => process.exit(exitCodeFor(outcome)),
-    (err: Error) => {
-      process.stderr.write(`waiter: internal error: ${(err && err.stack) || err}\n`);
-      process.exit(1);
-    },
-  );
-}
-
+/** The health server runs for good (no outcome to map), so it has its own small shell. */
 function healthServer(argv: string[]): void {
   const parsed = parseHealthArgs(argv);
   if (parsed.kind === "help") {
@@ -40,5 +25,6 @@ function healthServer(argv: string[]): void {
 }
 
 const argv = process.argv.slice(2);
-if (argv[0] === HEALTH_SERVER_COMMAND) healthServer(argv.slice(1));
-else wait(argv);
+if (argv[0] === DRAIN_COMMAND) drainMain(argv.slice(1));
+else if (argv[0] === HEALTH_SERVER_COMMAND) healthServer(argv.slice(1));
+else runCli("waiter", parseArgs(argv), USAGE, runWaiter);

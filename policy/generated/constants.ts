@@ -32,6 +32,20 @@ export const HEALTH_SOCKET_UNIT = "hpc-worker-health.socket";
 /** The health service's start script: waits for a working Node.js, then execs the health server. */
 export const HEALTH_SERVER_PATH = "/usr/local/lib/hpc-workers/health";
 
+/** `billingProfile.maxPrice` of a Spot scale set when `maxPrice` is not set: "-1 – indicates default price to be
+ *  up-to on-demand", so a VM is never evicted for price. https://learn.microsoft.com/rest/api/compute/virtual-machine-scale-sets/create-or-update (BillingProfile) */
+export const DEFAULT_MAX_PRICE = -1;
+
+/** A Spot max price is in US dollars, "using up to five decimal places".
+ *  https://learn.microsoft.com/azure/virtual-machine-scale-sets/use-spot */
+export const MAX_PRICE_DECIMALS = 5;
+
+/** terminateNotificationProfile.notBeforeTimeout "can take any value between 5 and 15 minutes in ISO 8601 format".
+ *  https://learn.microsoft.com/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-terminate-notification */
+export const MIN_TERMINATE_NOTIFICATION_SECONDS = 300;
+
+export const MAX_TERMINATE_NOTIFICATION_SECONDS = 900;
+
 /** The extension's identity: VMSS-AHE doc, "Property values" (2.0 is Rich Health States; 1.0 Binary). */
 export const HEALTH_EXTENSION_PUBLISHER = "Microsoft.ManagedServices";
 

@@ -60,6 +60,20 @@ export function detectDelivery(inputs: Record<string, any>, cloudInitText: strin
   return "unknown (no waiter trigger found)";
 }
 
+/** Priority, the Spot price cap and the notice Azure gives before a delete, read back from the scale set's model. */
+export function describeEviction(profile: Record<string, any>): string {
+  const notice = profile.scheduledEventsProfile?.terminateNotificationProfile;
+  const deletes =
+    notice?.enable === true
+      ? `deletes announced ${notice.notBeforeTimeout ?? "PT5M"} ahead (terminate notification)`
+      : "deletes come without notice (no terminate notification)";
+  if (profile.priority !== "Spot" && profile.priority !== "Low") return `${profile.priority ?? "Regular"}; ${deletes}`;
+  const maxPrice = profile.billingProfile?.maxPrice;
+  const price =
+    maxPrice === undefined || maxPrice === -1 ? "up to the on-demand price (maxPrice -1)" : `at most $${maxPrice}/hour`;
+  return `${profile.priority}, evictionPolicy ${profile.evictionPolicy ?? "(unset: Deallocate)"}, paying ${price}; evictions announced about 30 s ahead (Preempt), ${deletes}`;
+}
+
 /** How the waiter learns that the scale set keeps its VM: the extension that writes the kept file, and --kept-file. */
 export function describeKeptProof(inputs: Record<string, any>, cloudInitText: string | undefined): string {
   const extensions: any[] = inputs.virtualMachineProfile?.extensionProfile?.extensions ?? [];
@@ -108,6 +122,7 @@ export function renderSummary(run: ProgramRun, configuredDelivery?: string): str
     lines.push(
       `    overprovision: ${i.overprovision ?? "(unset: platform default true)"}, doNotRunExtensionsOnOverprovisionedVMs ${i.doNotRunExtensionsOnOverprovisionedVMs ?? "(unset: false)"}`,
     );
+    lines.push(`    eviction:      ${describeEviction(i.virtualMachineProfile ?? {})}`);
     const detected = detectDelivery(i, cd?.text);
     lines.push(
       `    delivery:      ${detected}${configuredDelivery ? ` [config delivery: ${configuredDelivery}]` : ""}`,

@@ -47,11 +47,14 @@ export interface SpawnOptions {
   measureCpu?: boolean;
   /** Sees each chunk of the child's stderr as it arrives (for timing a step after a log line). */
   onStderr?: (chunk: string) => void;
+  /** SIGTERM to the child once this holds for its stderr so far (checked on each chunk and every 100 ms; the drain
+   *  watcher never exits by itself). */
+  until?: (stderr: string) => boolean;
 }
 
 const CPU_PROBE = `process.on("exit", () => { const u = process.cpuUsage(); try { require("fs").writeSync(3, String(u.user + u.system)); } catch (e) {} });`;
 
-/** node agent/dist/waiter.js ...args; resolves when it exits. */
+/** node agent/dist/waiter.js ...args (`drain-watcher ...` too); resolves when it exits. */
 export function runWaiterProcess(args: string[], opts: SpawnOptions = {}): Promise<WaiterRun> {
   const nodeArgs = opts.measureCpu
     ? ["-e", `${CPU_PROBE} require(${JSON.stringify(BUNDLE)});`, "--", BUNDLE, ...args]
@@ -68,13 +71,17 @@ export function runWaiterProcess(args: string[], opts: SpawnOptions = {}): Promi
   child.stderr!.on("data", (d: Buffer) => {
     stderr += d.toString();
     if (opts.onStderr) opts.onStderr(d.toString());
+    if (opts.until && opts.until(stderr)) child.kill("SIGTERM");
   });
+  // Also between log lines: `until` may wait for a side effect that follows the last line (a file written).
+  const untilPoll = opts.until ? setInterval(() => opts.until!(stderr) && child.kill("SIGTERM"), 100) : undefined;
   if (opts.measureCpu) (child.stdio[3] as NodeJS.ReadableStream).on("data", (d: Buffer) => (cpu += d.toString()));
   const killer = setTimeout(() => child.kill("SIGKILL"), opts.killAfterMs ?? 60000);
   let exitedAt = 0;
   child.on("exit", () => {
     exitedAt = Date.now();
     clearTimeout(killer);
+    if (untilPoll) clearInterval(untilPoll);
   });
   return new Promise((resolve, reject) => {
     child.on("error", reject);

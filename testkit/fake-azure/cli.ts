@@ -9,6 +9,8 @@
  *   curl -X POST --data pending|ready URL/_fake/rbac
  *   curl -X POST --data '{"route":"vm","fault":{"status":429,"headers":{"Retry-After":"3"}},"times":1}' URL/_fake/fault
  *   curl -X POST URL/_fake/revoke-tokens;  curl URL/_fake/calls;  curl URL/_fake/state
+ *   curl -X POST --data '{"type":"Preempt","noticeSeconds":30}' URL/_fake/scheduled-events   (see scheduledEvents.ts)
+ *   curl URL/_fake/scheduled-events      (the document, the acknowledgements and their times)
  */
 import { FakeAzure } from "./index";
 

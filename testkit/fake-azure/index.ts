@@ -21,10 +21,11 @@ import {
   imdsError,
   tokenBody,
 } from "./wire";
+import { FakeScheduledEvents, scheduledEventsControl } from "./scheduledEvents";
 
 export type { FakeInstance, FakeVmHealth } from "./vmList";
 
-export type FakeRoute = "imds" | "token" | "vm" | "scaleSet" | "vmList";
+export type FakeRoute = "imds" | "token" | "scheduledEvents" | "vm" | "scaleSet" | "vmList";
 
 /** What a route answers instead of its normal reply. */
 export type FakeFault =
@@ -38,7 +39,8 @@ export type FakeFault =
 
 /** A socket-free answer. */
 export type FakeAnswer =
-  | { kind: "respond"; status: number; headers: Record<string, string>; body: string }
+  /** delayMs: answered that long after the request (the first Scheduled Events call). */
+  | { kind: "respond"; status: number; headers: Record<string, string>; body: string; delayMs?: number }
   | { kind: "hang" }
   | { kind: "reset" }
   | { kind: "refuse" };
@@ -262,6 +264,8 @@ export class FakeAzure {
   readonly changes: FakeStateChange[] = [];
   /** Access tokens issued, in order. */
   readonly tokens: string[] = [];
+  /** IMDS Scheduled Events for this VM and its neighbours: schedule, acks, remove (./scheduledEvents.ts). */
+  readonly scheduledEvents: FakeScheduledEvents;
   /** ARM reads that found a bucket empty (answered 429 only when enforceBudgets). */
   budgetViolations = 0;
 
@@ -274,7 +278,14 @@ export class FakeAzure {
   private identity = true;
   private rbac = true;
   private readonly scheduled: Array<{ at: number; change: FakeChange }> = [];
-  private readonly queues: Record<FakeRoute, QueuedFault[]> = { imds: [], token: [], vm: [], scaleSet: [], vmList: [] };
+  private readonly queues: Record<FakeRoute, QueuedFault[]> = {
+    imds: [],
+    token: [],
+    scheduledEvents: [],
+    vm: [],
+    scaleSet: [],
+    vmList: [],
+  };
   private instances?: FakeInstance[];
   private readonly vmListPageSize: number;
   private readonly issued = new Map<string, number>();
@@ -297,6 +308,14 @@ export class FakeAzure {
     this.scaleSetState = opts.scaleSetState ?? "Updating";
     this.instances = opts.instances;
     this.vmListPageSize = opts.vmListPageSize ?? DEFAULT_VM_LIST_PAGE_SIZE;
+    this.scheduledEvents = new FakeScheduledEvents(this.clock, this.vmName);
+  }
+
+  /** IMDS compute/name: "{scale-set-name}_{instance-id}" for a Uniform instance, as Scheduled Events' Resources spell it
+   *  (https://learn.microsoft.com/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-instance-ids); else the VM's name. */
+  get vmName(): string {
+    const last = this.resourceId.split("/").pop()!;
+    return this.scaleSetId ? `${this.scaleSetId.split("/").pop()}_${last}` : last;
   }
 
   // ---- state and timelines -------------------------------------------------------------
@@ -385,7 +404,12 @@ export class FakeAzure {
   // ---- the socket-free core ------------------------------------------------------------
 
   /** Answers one request as IMDS/ARM would, records it in calls. */
-  handle(req: { method: string; url: string; headers: Record<string, string | string[] | undefined> }): FakeAnswer {
+  handle(req: {
+    method: string;
+    url: string;
+    headers: Record<string, string | string[] | undefined>;
+    body?: string;
+  }): FakeAnswer {
     const now = this.clock();
     this.applyDue();
     const url = new URL(req.url, "http://fake.invalid");
@@ -398,8 +422,9 @@ export class FakeAzure {
     url.searchParams.forEach((v, k) => (query[k] = v));
     const route = this.routeOf(url.pathname);
     let answer = route !== "other" ? this.takeFault(route, now) : undefined;
-    if (!answer) answer = this.answer(route, req.method, url.pathname, query, headers, now);
-    if (answer.kind === "respond") answer.headers = { date: new Date(now).toUTCString(), ...answer.headers };
+    if (!answer) answer = this.answer(route, req.method, url.pathname, query, headers, now, req.body ?? "");
+    if (answer.kind === "respond")
+      answer.headers = { date: new Date(now + (answer.delayMs ?? 0)).toUTCString(), ...answer.headers };
     const status = answer.kind === "respond" ? answer.status : 0;
     const call: FakeCall = { at: now, method: req.method, path: url.pathname, status, route, query, headers };
     if (answer.kind !== "respond") call.fault = answer.kind;
@@ -412,6 +437,7 @@ export class FakeAzure {
     // With a trailing slash too: MSAL (under @azure/identity's ManagedIdentityCredential) canonicalizes an
     // AZURE_POD_IDENTITY_AUTHORITY_HOST endpoint to ".../oauth2/token/", which is how the SDK reaches this fake.
     if (pathname.replace(/\/$/, "") === "/metadata/identity/oauth2/token") return "token";
+    if (pathname === "/metadata/scheduledevents") return "scheduledEvents";
     if (pathname === "/metadata/instance" || pathname.indexOf("/metadata/instance/") === 0) return "imds";
     const p = pathname.toLowerCase().replace(/\/+$/, "");
     if (p === this.resourceId.toLowerCase()) return "vm";
@@ -445,13 +471,15 @@ export class FakeAzure {
     query: Record<string, string>,
     headers: Record<string, string>,
     now: number,
+    body: string,
   ): FakeAnswer {
     if (pathname.indexOf("/metadata/") === 0) {
       // https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#errors-and-debugging
       if (headers["metadata"] !== "true") return json(400, imdsError.missingMetadataHeader());
       if (headers["x-forwarded-for"] !== undefined)
         return json(400, { error: "Bad request. X-Forwarded-For header is not allowed" });
-      if (method !== "GET") return json(405, { error: "Method not allowed" });
+      if (method !== "GET" && !(route === "scheduledEvents" && method === "POST"))
+        return json(405, { error: "Method not allowed" });
       if (!query["api-version"]) {
         return json(400, {
           error:
@@ -459,6 +487,7 @@ export class FakeAzure {
           "newest-versions": ["2023-07-01", "2021-12-13", "2021-11-15"],
         });
       }
+      if (route === "scheduledEvents") return this.scheduledEvents.handle(method, body, query["api-version"]);
       return route === "token" ? this.token(query, now) : this.instance(pathname, query);
     }
     if (route === "other") {
@@ -596,7 +625,7 @@ export class FakeAzure {
     compute.vmId = this.vmId;
     compute.subscriptionId = parts[2];
     compute.resourceGroupName = parts[4];
-    compute.name = parts[parts.length - 1];
+    compute.name = this.vmName;
     compute.vmScaleSetName = this.scaleSetId ? this.scaleSetId.split("/").pop() : "";
     // IMDS fills virtualMachineScaleSet.id only for Flexible members (see fixtures/SOURCES.md).
     delete compute.virtualMachineScaleSet;
@@ -689,6 +718,8 @@ export class FakeAzure {
     const ok = json(200, { ok: true, state: this.state });
     if (method === "GET" && pathname === "/_fake/calls") return json(200, this.calls);
     if (method === "GET" && pathname === "/_fake/state") return json(200, { ...this.state, changes: this.changes });
+    if (pathname.indexOf("/_fake/scheduled-events") === 0)
+      return scheduledEventsControl(this.scheduledEvents, method, pathname, text);
     if (method !== "POST") return undefined;
     switch (pathname) {
       case "/_fake/vm-state":
@@ -750,7 +781,12 @@ export class FakeAzure {
             json(404, { error: "unknown control path" });
         } else {
           try {
-            answer = this.handle({ method: req.method || "GET", url: req.url || "/", headers: req.headers });
+            answer = this.handle({
+              method: req.method || "GET",
+              url: req.url || "/",
+              headers: req.headers,
+              body: Buffer.concat(chunks).toString("utf8"),
+            });
           } catch (e) {
             answer = json(500, { error: `fake-azure bug: ${(e as Error).message}` });
           }
@@ -760,8 +796,14 @@ export class FakeAzure {
           req.socket.destroy();
           return;
         }
-        res.writeHead(answer.status, answer.headers);
-        res.end(answer.body);
+        const reply = answer;
+        const write = () => {
+          if (res.destroyed) return;
+          res.writeHead(reply.status, reply.headers);
+          res.end(reply.body);
+        };
+        if (reply.delayMs) setTimeout(write, reply.delayMs).unref();
+        else write();
       });
     });
     server.on("connection", (socket) => {

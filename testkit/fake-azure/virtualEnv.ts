@@ -111,11 +111,13 @@ export function virtualEnv(
     request: (req: HttpRequest): Promise<HttpResult> => {
       if (requests.length >= maxRequests) throw new Error(`more than ${maxRequests} requests: the waiter is looping`);
       requests.push({ ...req, at: clock.t });
-      const answer = fake.handle({ method: req.method, url: req.url, headers: req.headers });
-      if (answer.kind === "hang") {
+      const answer = fake.handle({ method: req.method, url: req.url, headers: req.headers, body: req.body });
+      const delay = answer.kind === "respond" ? (answer.delayMs ?? 0) : 0;
+      if (answer.kind === "hang" || (delay > 0 && delay + latency > req.timeoutMs)) {
         clock.t += req.timeoutMs;
         return Promise.resolve({ kind: "error", code: "ETIMEDOUT", message: "hung" });
       }
+      clock.t += delay;
       clock.t += Math.min(latency, req.timeoutMs);
       if (answer.kind === "reset")
         return Promise.resolve({ kind: "error", code: "ECONNRESET", message: "socket hang up" });

@@ -25,7 +25,7 @@ export type ParsedArgs =
   { kind: "run"; options: WaiterOptions } | { kind: "help" } | { kind: "error"; message: string };
 
 /** Takes a URL given on the command line: http or https, no query or fragment; drops trailing slashes. */
-function baseUrl(flag: string, value: string): string | { error: string } {
+export function baseUrl(flag: string, value: string): string | { error: string } {
   let url: URL;
   try {
     url = new URL(value);

@@ -65,6 +65,57 @@ export const TOKEN_FALLBACK_LIFETIME_MS = 300000;
 /** Bodies beyond this are cut: ARM's VM document is a few KB. */
 export const MAX_BODY_BYTES = 1048576;
 
+// ---- Scheduled Events (the drain watcher) ----------------------------------------------------
+// All from https://learn.microsoft.com/azure/virtual-machines/linux/scheduled-events ([SE]) unless said.
+
+/** "Versions are mandatory; the current version is 2020-07-01" (the only one with DurationInSeconds; Terminate needs ≥ 2019-01-01). [SE] */
+export const SCHEDULED_EVENTS_API_VERSION = "2020-07-01";
+
+/** GET lists the events, POST of {"StartRequests":[{"EventId":…}]} acknowledges them: the same URL. [SE] */
+export const SCHEDULED_EVENTS_PATH = `/metadata/scheduledevents?api-version=${SCHEDULED_EVENTS_API_VERSION}`;
+
+/** "we recommend that you poll the service once per second" [SE]: one GET a second is well inside IMDS's 5 requests/s per VM. */
+export const SCHEDULED_EVENTS_POLL_MS = 1000;
+
+/**
+ * "You should expect a delayed response in your first call of up to two minutes" [SE]: the first call
+ * (until one is answered) gets two minutes plus 10 s of slack. Later calls get IMDS_REQUEST_TIMEOUT_MS,
+ * so a hung socket cannot blind the watcher for two minutes of a 30 s eviction notice. While the
+ * watcher polls every second the service cannot fall back to disabled (24 h, below), so a later slow
+ * answer is a fault, not a re-enabling.
+ */
+export const SCHEDULED_EVENTS_ENABLE_TIMEOUT_MS = 130000;
+
+/**
+ * "Scheduled Events is disabled for your service if it doesn't make a request to the endpoint for
+ * 24 hours" [SE]. The watcher's longest silence is one drain (at most MAX_DRAIN_SECONDS) or one IMDS
+ * back-off (at most 5 s), far below it; a test holds that.
+ */
+export const SCHEDULED_EVENTS_DISABLED_AFTER_MS = 86400000;
+
+/** A Spot eviction (Preempt) comes "up to 30 seconds" ahead, best effort. https://learn.microsoft.com/azure/virtual-machines/spot-vms */
+export const PREEMPT_NOTICE_SECONDS = 30;
+
+/**
+ * The longest notice a delete gives: terminateNotificationProfile.notBeforeTimeout "can take any value
+ * between 5 and 15 minutes". https://learn.microsoft.com/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-terminate-notification
+ * A drain longer than that could never be given to a Terminate, so --drain-seconds stops there.
+ */
+export const MAX_DRAIN_SECONDS = 900;
+
+/**
+ * The drain time when none is given: what a Spot eviction leaves a worker, PREEMPT_NOTICE_SECONDS
+ * less a poll period and the drain's safety margin (drainPlan.ts), rounded down, so the contract
+ * "SIGTERM means finish or hand back within drainSeconds" holds for every event type by default.
+ */
+export const DEFAULT_DRAIN_SECONDS = 25;
+
+/** The worker's systemd unit, in every delivery mode (components/defaults.ts WORKER_UNIT is this). */
+export const DEFAULT_WORKER_UNIT = "hpc-worker.service";
+
+/** Where systemctl is on every systemd distribution, merged /usr or not. */
+export const DEFAULT_SYSTEMCTL = "/bin/systemctl";
+
 /** A token bucket as Azure documents one: it starts full, a call takes a token, tokens come back at a steady rate. */
 export interface BucketLimit {
   capacity: number;

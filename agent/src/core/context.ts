@@ -107,8 +107,9 @@ export interface Sent {
 }
 
 /**
- * One GET whose own timeout never runs past the deadline; undefined when the deadline has
- * come. Every answer's Retry-After (any status) is recorded here for sendAt.
+ * One GET (a POST when there is a body) whose own timeout never runs past the deadline;
+ * undefined when the deadline has come. Every answer's Retry-After (any status) is recorded
+ * here for sendAt.
  */
 export async function send(
   ctx: Ctx,
@@ -116,13 +117,15 @@ export async function send(
   url: string,
   headers: Record<string, string>,
   limitMs: number,
+  body?: string,
 ): Promise<Sent | undefined> {
   const left = ctx.deadline - ctx.env.now();
   if (left <= 0) return undefined;
   const res = await ctx.env.request({
-    method: "GET",
+    method: body === undefined ? "GET" : "POST",
     url,
     headers,
+    body,
     timeoutMs: Math.max(1, Math.min(limitMs, Math.ceil(left))),
   });
   const ra = res.kind === "response" ? retryAfterMs(res.headers, wallNow(ctx.env)) : undefined;

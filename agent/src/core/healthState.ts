@@ -24,8 +24,21 @@
  * | `restarting` | ExecStopPost: it stopped, and systemd will start it again: `why=`, `within=` (seconds until the launcher must have written again) | Initializing for `within` s, then Unhealthy |
  * | `stopped`    | ExecStopPost: it stopped, and the unit will not restart it: `why=` (a final waiter answer, no usable Node.js, a clean exit, a stop) | Unhealthy |
  *
- * Adding a state (e.g. draining): a file name in HEALTH_STATE_FILES, its phases, one rule in
- * decideHealth (ahead of the worker rule if it overrides it), and a row above.
+ * File `drain`, written by the drain watcher (root, `waiter.js drain-watcher`) just before it stops
+ * the worker for a Scheduled Event, and removed just before it starts the worker again:
+ *
+ * | phase        | writer, when                                                | answer                          |
+ * |--------------|-------------------------------------------------------------|---------------------------------|
+ * | `draining`   | drain watcher: `event=` (EventId), `type=` (Preempt, Terminate, Reboot, ...) | Initializing, whatever `worker` says |
+ *
+ * Precedence: a `draining` record comes first. A drain stops the worker on purpose, and the worker
+ * unit's ExecStopPost= then writes `stopped` (a `systemctl stop` is final to it), which alone would
+ * answer Unhealthy and have automatic repairs act on a VM Azure is about to take anyway. Initializing
+ * sends no work and triggers no repair (README, "Health while draining"). Any other `drain` phase (a
+ * newer writer) is ignored: the worker rule decides.
+ *
+ * Adding a state: a file name in HEALTH_STATE_FILES, its phases, one rule in decideHealth (ahead of
+ * the worker rule if it overrides it), and a row above.
  */
 
 /** Where the state lives on the VM: tmpfs, owned by workerUser (the writers run as that user). */
@@ -35,7 +48,18 @@ export const HEALTH_STATE_DIR = "/run/hpc-worker-state";
 export const HEALTH_STATE_FILES = {
   /** The worker's lifecycle, from the launcher and the worker unit's ExecStopPost=. */
   worker: "worker",
+  /** A drain for a Scheduled Event, from the drain watcher (absent when none runs). */
+  drain: "drain",
 } as const;
+
+/** The phase of the `drain` file. */
+export const DRAINING_PHASE = "draining";
+
+/** Pure: the drain watcher's record for a drain (field values may hold no blanks). */
+export function drainingRecord(uptimeSeconds: number, eventId: string, eventType: string): string {
+  const word = (s: string) => s.replace(/\s+/g, "_") || "-";
+  return `${DRAINING_PHASE} since=${Math.floor(uptimeSeconds)} event=${word(eventId)} type=${word(eventType)}\n`;
+}
 
 /** The phases of the `worker` file (see the table above). */
 export const WorkerPhase = {
@@ -90,6 +114,8 @@ function numberField(record: StateRecord, key: string): number | undefined {
 /** What the server observed besides the files. */
 export interface HealthFacts {
   worker?: StateRecord;
+  /** The drain watcher's record, when a drain runs. */
+  drain?: StateRecord;
   /** Whether a `started` worker still runs; undefined when that cannot be observed. */
   workerAlive?: boolean;
   /** Seconds since boot, the clock of every `since=`. */
@@ -98,6 +124,14 @@ export interface HealthFacts {
 
 /** Pure: the answer and why. */
 export function decideHealth(facts: HealthFacts): HealthVerdict {
+  const drain = facts.drain;
+  if (drain && drain.phase === DRAINING_PHASE) {
+    const f = drain.fields;
+    return {
+      state: HealthState.Initializing,
+      reason: `draining for ${f.type || "an event"} ${f.event || ""} since ${f.since || "?"} s`.replace("  ", " "),
+    };
+  }
   const worker = facts.worker;
   if (!worker) return { state: HealthState.Initializing, reason: "nothing has run since boot" };
   const why = worker.fields.why || "unknown";
@@ -168,9 +202,12 @@ export async function workerAlive(env: HealthEnv, paths: HealthPaths, worker: St
   return pid ? env.processAlive(pid) : cgroup();
 }
 
-/** Reads the state (one or two small files) and decides. */
+/** Reads the state (two or three small files) and decides. */
 export async function readHealth(env: HealthEnv, paths: HealthPaths): Promise<HealthVerdict> {
+  const drain = parseRecord(await env.readFile(`${paths.stateDir}/${HEALTH_STATE_FILES.drain}`));
   const worker = parseRecord(await env.readFile(`${paths.stateDir}/${HEALTH_STATE_FILES.worker}`));
-  const alive = worker && worker.phase === WorkerPhase.Started ? await workerAlive(env, paths, worker) : undefined;
-  return decideHealth({ worker, workerAlive: alive, uptimeSeconds: env.uptimeSeconds() });
+  const draining = drain && drain.phase === DRAINING_PHASE;
+  const alive =
+    worker && worker.phase === WorkerPhase.Started && !draining ? await workerAlive(env, paths, worker) : undefined;
+  return decideHealth({ worker, drain, workerAlive: alive, uptimeSeconds: env.uptimeSeconds() });
 }

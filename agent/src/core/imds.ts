@@ -10,26 +10,29 @@ import { imdsDelayMs } from "./pollPolicy";
 import { classify } from "./retryTable";
 
 /**
- * GETs an IMDS path until parse() accepts a 200 body. `fallback` (the token still valid) ends
- * the loop after the first retryable failure, with what it returns.
+ * GETs an IMDS path until parse() accepts a 200 body (and its headers). `fallback` (the token
+ * still valid) ends the loop after the first retryable failure, with what it returns.
+ * `timeoutMs`: the per-request deadline, IMDS_REQUEST_TIMEOUT_MS unless the endpoint is known
+ * to answer slower (the first Scheduled Events call).
  */
 export async function imdsGet<T>(
   ctx: Ctx,
   label: string,
   path: string,
-  parse: (body: string) => T | undefined,
+  parse: (body: string, headers: Record<string, string>) => T | undefined,
   fallback?: () => T | undefined,
+  timeoutMs = IMDS_REQUEST_TIMEOUT_MS,
 ): Promise<Step<T>> {
   let attempt = 0;
   for (;;) {
     if (!(await sleepUntil(ctx, sendAt(ctx, "imds", ctx.imdsRetryAt)))) return timeout(ctx);
-    const sent = await send(ctx, "imds", ctx.imdsUrl + path, { Metadata: "true" }, IMDS_REQUEST_TIMEOUT_MS);
+    const sent = await send(ctx, "imds", ctx.imdsUrl + path, { Metadata: "true" }, timeoutMs);
     if (!sent) return timeout(ctx);
     const res = sent.res;
     const rule = classify("imds", res);
     let problem = `${describe("imds", res)} for ${label} (${rule.why})`;
     if (rule.verdict === "answer" && res.kind === "response") {
-      const value = parse(res.body);
+      const value = parse(res.body, res.headers);
       if (value !== undefined) {
         if (attempt > 0) log(ctx, `IMDS ${label}: answered after ${attempt} failed attempt(s)`);
         return { value };

@@ -5,9 +5,11 @@
  */
 
 export interface HttpRequest {
-  method: "GET";
+  method: "GET" | "POST";
   url: string;
   headers: Record<string, string>;
+  /** The request body (a POST's), sent as UTF-8. */
+  body?: string;
   /** Per-request deadline; the transport aborts the request after this long. */
   timeoutMs: number;
 }
@@ -51,6 +53,42 @@ export interface WaiterOptions {
    * keeps. When set, Succeeded alone is not enough: the file must hold this VM's vmId too.
    */
   keptFile?: string;
+}
+
+/**
+ * How the drain watcher reaches the worker (agent/src/io/systemd.ts drives its systemd unit).
+ * Every method resolves, never rejects: a failure is reported in the log by the shell.
+ */
+export interface WorkerControl {
+  /** Begins stopping the worker for good (no restart): SIGTERM to its processes now. */
+  stop(): Promise<void>;
+  /** Whether any of the worker's processes still runs. */
+  running(): Promise<boolean>;
+  /** SIGKILL to whatever of the worker is left. */
+  kill(): Promise<void>;
+  /** Starts the worker again (the event it was drained for was cancelled). */
+  start(): Promise<void>;
+}
+
+/** The drain watcher's Env: the waiter's, plus the worker it drains. */
+export interface DrainEnv extends Env {
+  worker: WorkerControl;
+  /** Writes the health state's `drain` record (healthState.ts), or removes it for undefined. Resolves, never rejects. */
+  markDraining(record: string | undefined): Promise<void>;
+  /** Seconds since boot (/proc/uptime), the clock of the health state's `since=`. */
+  uptimeSeconds(): number;
+}
+
+export interface DrainOptions {
+  imdsUrl: string;
+  /** How long the worker may take to finish or hand back its task after SIGTERM, at most the notice left. */
+  drainSeconds: number;
+  /** The systemd unit of the worker. */
+  unit: string;
+  /** The systemctl binary the shell runs (a stand-in in tests). */
+  systemctl: string;
+  /** The health state directory, where the `drain` record goes (healthState.ts). */
+  stateDir: string;
 }
 
 export type Outcome =

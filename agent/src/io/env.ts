@@ -11,7 +11,8 @@ export function readTextFile(path: string): Promise<string | undefined> {
 /** setTimeout treats anything above 2^31 - 1 ms as 1 ms; longer waits are done in chunks by the core's loop. */
 const MAX_TIMER_MS = 2147483647;
 
-export function processEnv(): Env {
+/** `name` prefixes every log line: the journal shows which subcommand spoke. */
+export function processEnv(name = "waiter"): Env {
   return {
     // hrtime, not Date.now(): chrony may step the wall clock during early boot.
     now() {
@@ -26,7 +27,7 @@ export function processEnv(): Env {
     // Absent, unreadable or a directory: all "no proof" to the core.
     readFile: readTextFile,
     log(line: string) {
-      process.stderr.write(`waiter: ${line}\n`);
+      process.stderr.write(`${name}: ${line}\n`);
     },
     wallNow: Date.now,
   };

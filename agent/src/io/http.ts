@@ -1,5 +1,5 @@
 /**
- * The transport: one GET with its own deadline, over Node's core http/https.
+ * The transport: one request with its own deadline, over Node's core http/https.
  * No proxy, ever: core http never reads HTTP(S)_PROXY, and every request gets a fresh
  * Agent of its own (agent: false), so even a Node whose global agent honours
  * NODE_USE_ENV_PROXY cannot route IMDS through a proxy (the IMDS doc requires bypassing
@@ -41,7 +41,10 @@ export function request(req: HttpRequest): Promise<HttpResult> {
         port: url.port || undefined,
         path: url.pathname + url.search,
         method: req.method,
-        headers: req.headers,
+        headers:
+          req.body === undefined
+            ? req.headers
+            : { ...req.headers, "Content-Length": String(Buffer.byteLength(req.body)) },
         agent: false,
       },
       (res) => {
@@ -78,6 +81,6 @@ export function request(req: HttpRequest): Promise<HttpResult> {
     outgoing.on("error", (e: NodeJS.ErrnoException) =>
       settle({ kind: "error", code: e.code || "EREQUEST", message: e.message }),
     );
-    outgoing.end();
+    outgoing.end(req.body);
   });
 }
