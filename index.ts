@@ -43,7 +43,7 @@ const subnet = new network.Subnet(`${prefix}-workers`, {
   defaultOutboundAccess: false,
 });
 
-const priority = config.get("priority") as Priority | undefined;
+const priority = config.get<Priority>("priority");
 // A string in Pulumi.yaml (config types have no decimal number). Its default, -1, matters only with Spot;
 // any other price goes to the component, which refuses it without Spot.
 const configuredMaxPrice = config.getNumber("maxPrice");

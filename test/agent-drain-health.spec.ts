@@ -36,7 +36,7 @@ describe("health while draining (the drain record)", () => {
       phase: "draining",
       fields: { since: "123", event: "5EF4E42B-86CE-B8D8-6FF4-29B04DEF1A80", type: "Preempt" },
     });
-    assert.equal(drainingRecord(1, "a b", "")!.trim(), "draining since=1 event=a_b type=-");
+    assert.equal(drainingRecord(1, "a b", "").trim(), "draining since=1 event=a_b type=-");
   });
 
   it("answers Initializing while draining, over the final stop the worker unit's ExecStopPost= recorded", () => {

@@ -19,11 +19,6 @@ function seCalls(sim: DrainSim, method?: string) {
     .map((c) => ({ ...c, t: c.at - sim.start }));
 }
 
-function since(sim: DrainSim, at: number | undefined): number {
-  assert.notEqual(at, undefined);
-  return at! - sim.start;
-}
-
 describe("the drain watcher (virtual time)", () => {
   it("drains on a Preempt with 30 s notice: SIGTERM within about a second, the worker's exit, then the ack before NotBefore", async () => {
     let id = "";

@@ -21,7 +21,7 @@ function reasons(args: WorkerScaleSetArgs): string[] {
     new WorkerScaleSet("bad", args);
   } catch (err) {
     assert.ok(pulumi.InputPropertiesError.isInstance(err), String(err));
-    return (err as pulumi.InputPropertiesError).errors.map((e) => e.reason);
+    return err.errors.map((e) => e.reason);
   }
   return [];
 }

@@ -34,23 +34,37 @@ export interface EventsDocument {
 
 const isString = (v: unknown): v is string => typeof v === "string";
 
+/** The wire shape before it is checked: every field may be missing or of another type. */
+interface RawEvent {
+  EventId?: unknown;
+  EventType?: unknown;
+  EventStatus?: unknown;
+  Resources?: unknown;
+  NotBefore?: unknown;
+  EventSource?: unknown;
+}
+interface RawDocument {
+  DocumentIncarnation?: unknown;
+  Events?: unknown;
+}
+
 /** The document, or undefined when the body is not one (the IMDS client then retries). */
 export function parseEventsDocument(body: string, headers: Record<string, string> = {}): EventsDocument | undefined {
-  let j: any;
+  let j: RawDocument | null;
   try {
-    j = JSON.parse(body);
+    j = JSON.parse(body) as RawDocument | null;
   } catch (e) {
     return undefined;
   }
   if (!j || !Array.isArray(j.Events)) return undefined;
   const events: ScheduledEvent[] = [];
-  for (const e of j.Events) {
+  for (const e of j.Events as (RawEvent | null)[]) {
     if (!e || !isString(e.EventId) || !isString(e.EventType) || !Array.isArray(e.Resources)) return undefined;
     events.push({
       id: e.EventId,
       type: e.EventType,
       status: isString(e.EventStatus) ? e.EventStatus : "",
-      resources: e.Resources.filter(isString),
+      resources: (e.Resources as unknown[]).filter(isString),
       notBefore: isString(e.NotBefore) ? e.NotBefore : "",
       source: isString(e.EventSource) ? e.EventSource : undefined,
     });
