@@ -123,6 +123,10 @@ describe("preview:offline: the shipped program with the dev stack", () => {
     assert.match(run.stdout, /eviction: +Regular; deletes come without notice \(no terminate notification\)/);
     assert.match(
       run.stdout,
+      /^ {4}drain: +hpc-worker-drain\.service on Scheduled Events: SIGTERM, SIGKILL after 25 s at most; health Initializing while draining$/m,
+    );
+    assert.match(
+      run.stdout,
       /kept proof: +extension "hpc-worker-kept" \(Microsoft\.Azure\.Extensions\/CustomScript 2\.1\) writes \/var\/lib\/hpc-workers\/kept on kept VMs only; the waiter runs with --kept-file$/m,
     );
     assert.match(run.stdout, /^ {4}endpoint: +http:\/\/127\.0\.0\.1:28734\/health$/m);

@@ -4,7 +4,14 @@
  * pack's verdict.
  */
 import * as path from "path";
-import { KEPT_FILE_PATH, MAX_CUSTOM_DATA_BYTES, WAITER_PATH, WORKER_UNIT } from "../../components/defaults";
+import {
+  DRAIN_SCRIPT_PATH,
+  DRAIN_UNIT,
+  KEPT_FILE_PATH,
+  MAX_CUSTOM_DATA_BYTES,
+  WAITER_PATH,
+  WORKER_UNIT,
+} from "../../components/defaults";
 import { PER_BOOT_SCRIPT_PATH } from "../../components/delivery";
 import { decodeCustomData } from "../../policy/customData";
 import { ResourceSnapshot, Violation, formatViolation, hasMandatory, toPolicyResources } from "../../policy/evaluate";
@@ -74,6 +81,13 @@ export function describeEviction(profile: Record<string, any>): string {
   return `${profile.priority}, evictionPolicy ${profile.evictionPolicy ?? "(unset: Deallocate)"}, paying ${price}; evictions announced about 30 s ahead (Preempt), ${deletes}`;
 }
 
+/** The drain watcher custom data ships, and the drain time its script passes (drain-watcher --drain-seconds). */
+export function describeDrain(cloudInitText: string | undefined): string {
+  if (!cloudInitText || !cloudInitText.includes(DRAIN_SCRIPT_PATH)) return "none: no drain watcher in custom data";
+  const seconds = /--drain-seconds'? +'?(\d+)/.exec(cloudInitText);
+  return `${DRAIN_UNIT} on Scheduled Events: SIGTERM, SIGKILL after ${seconds ? `${seconds[1]} s` : "the agent's default"} at most; health Initializing while draining`;
+}
+
 /** How the waiter learns that the scale set keeps its VM: the extension that writes the kept file, and --kept-file. */
 export function describeKeptProof(inputs: Record<string, any>, cloudInitText: string | undefined): string {
   const extensions: any[] = inputs.virtualMachineProfile?.extensionProfile?.extensions ?? [];
@@ -123,6 +137,7 @@ export function renderSummary(run: ProgramRun, configuredDelivery?: string): str
       `    overprovision: ${i.overprovision ?? "(unset: platform default true)"}, doNotRunExtensionsOnOverprovisionedVMs ${i.doNotRunExtensionsOnOverprovisionedVMs ?? "(unset: false)"}`,
     );
     lines.push(`    eviction:      ${describeEviction(i.virtualMachineProfile ?? {})}`);
+    lines.push(`    drain:         ${describeDrain(cd?.text)}`);
     const detected = detectDelivery(i, cd?.text);
     lines.push(
       `    delivery:      ${detected}${configuredDelivery ? ` [config delivery: ${configuredDelivery}]` : ""}`,
