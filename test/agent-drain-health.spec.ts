@@ -14,7 +14,7 @@ import {
   readHealth,
 } from "../agent/src/core/healthState";
 import type { HealthEnv } from "../agent/src/core/healthState";
-import { SIM_BOOT_UPTIME_SECONDS, simulateDrainWatcher } from "../testkit/drainSim";
+import { SIM_BOOT_UPTIME_SECONDS, simulateCancelledRedeploy, simulateDrainWatcher } from "../testkit/drainSim";
 
 const STATE_DIR = "/run/hpc-worker-state";
 const STOPPED_BY_DRAIN = parseRecord("stopped since=70 why=stop\n");
@@ -84,14 +84,7 @@ describe("the drain watcher writes the drain record (virtual time)", () => {
   });
 
   it("removes it before it starts the worker again when the event is cancelled", async () => {
-    const sim = await simulateDrainWatcher(
-      (s) => {
-        let id = "";
-        s.at(1000, () => (id = s.fake.scheduledEvents.schedule("Redeploy", { noticeMs: 40_000 })));
-        s.at(39_000, () => s.fake.scheduledEvents.remove(id));
-      },
-      { untilMs: 60_000 },
-    );
+    const sim = await simulateCancelledRedeploy();
     assert.deepEqual(
       sim.worker.signals.map((x) => x.what),
       ["SIGTERM", "start"],

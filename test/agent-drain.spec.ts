@@ -6,7 +6,7 @@ import {
   SCHEDULED_EVENTS_ENABLE_TIMEOUT_MS,
 } from "../agent/src/core/constants";
 import { DRAIN_SAFETY_MARGIN_MS, STARTED_GRACE_MS } from "../agent/src/core/drainPlan";
-import { DrainSim, simulateDrainWatcher } from "../testkit/drainSim";
+import { DrainSim, simulateCancelledRedeploy, simulateDrainWatcher } from "../testkit/drainSim";
 import { faults } from "../testkit/fake-azure";
 
 const OTHER = "workers-vmss_7";
@@ -143,14 +143,7 @@ describe("the drain watcher (virtual time)", () => {
   });
 
   it("starts the worker again when the event it was drained for is cancelled while the VM runs", async () => {
-    const sim = await simulateDrainWatcher(
-      (s) => {
-        let id = "";
-        s.at(1000, () => (id = s.fake.scheduledEvents.schedule("Redeploy", { noticeMs: 40_000 })));
-        s.at(39_000, () => s.fake.scheduledEvents.remove(id));
-      },
-      { untilMs: 60_000 },
-    );
+    const sim = await simulateCancelledRedeploy();
     assert.deepEqual(
       sim.worker.signals.map((x) => x.what),
       ["SIGTERM", "start"],

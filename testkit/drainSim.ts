@@ -183,3 +183,15 @@ export async function simulateDrainWatcher(setup: (sim: DrainSim) => void, opts:
   }
   return sim;
 }
+
+/** A Redeploy with 40 s notice, scheduled at 1 s and cancelled at 39 s, while the VM runs on to 60 s. */
+export function simulateCancelledRedeploy(): Promise<DrainSim> {
+  return simulateDrainWatcher(
+    (s) => {
+      let id = "";
+      s.at(1000, () => (id = s.fake.scheduledEvents.schedule("Redeploy", { noticeMs: 40_000 })));
+      s.at(39_000, () => s.fake.scheduledEvents.remove(id));
+    },
+    { untilMs: 60_000 },
+  );
+}
