@@ -149,13 +149,6 @@ export const DEFAULT_REPAIR_ACTION: RepairAction = RepairAction.Replace;
 /** Passing automaticRepairs turns them on unless it says enabled: false. */
 export const DEFAULT_AUTOMATIC_REPAIRS_ENABLED = true;
 
-/** Minutes of an ISO 8601 duration of hours and minutes (PT30M, PT1H, PT1H30M), or undefined for any other form. */
-export function isoDurationMinutes(value: string): number | undefined {
-  const m = /^PT(?:(\d+)H)?(?:(\d+)M)?$/.exec(value);
-  if (!m || (m[1] === undefined && m[2] === undefined)) return undefined;
-  return Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0);
-}
-
 export interface RepairsPolicy {
   enabled: boolean;
   gracePeriod: string;

@@ -31,9 +31,9 @@ export {
   SPOT_MAX_DRAIN_SECONDS,
   drainWithin,
   evictionProfile,
-  isoDurationSeconds,
   spotProblems,
 } from "./spot";
+export { isoDurationSeconds, isoDurationMinutes, validMaxPrice } from "./azureFormats";
 export { WorkerScaleSetArgs, ImageReference, AutomaticRepairs } from "./workerScaleSetArgs";
 export {
   RepairAction,

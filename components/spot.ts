@@ -21,6 +21,7 @@ import {
   SPOT_EVICTION_POLICY,
 } from "./defaults";
 import { WorkerScaleSetArgumentsError } from "./argumentsError";
+import { isoDurationSeconds, validMaxPrice } from "./azureFormats";
 import { Unknowable, enumChoice, known, problem, show } from "./validateBase";
 
 /** Whether the scale set's VMs are Regular or Spot. */
@@ -44,19 +45,6 @@ export function drainWithin(noticeSeconds: number): number {
 
 /** The longest drain a Spot eviction allows (26 s). */
 export const SPOT_MAX_DRAIN_SECONDS = drainWithin(PREEMPT_NOTICE_SECONDS);
-
-/** Seconds of an ISO 8601 duration of hours, minutes and seconds ("PT5M", "PT7M30S"), or undefined. */
-export function isoDurationSeconds(text: string): number | undefined {
-  const m = /^PT(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$/.exec(text);
-  return m ? Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) : undefined;
-}
-
-/** What Azure accepts as a max price: -1, or more than 0 with at most five decimals (MaxPriceValueInvalid otherwise). */
-export function validMaxPrice(value: unknown): boolean {
-  if (value === DEFAULT_MAX_PRICE) return true;
-  const decimals = new RegExp(`^\\d+(\\.\\d{1,${MAX_PRICE_DECIMALS}})?$`);
-  return typeof value === "number" && value > 0 && decimals.test(String(value));
-}
 
 type SpotArgs = Unknowable<{
   priority: Priority;

@@ -7,67 +7,26 @@ import type { InputPropertyErrorDetails } from "@pulumi/pulumi";
 import { DEFAULT_OVERPROVISION, MAX_SINGLE_PLACEMENT_GROUP_CAPACITY, MAX_UNIFORM_CAPACITY } from "./defaults";
 import { DeliveryMode, WorkerKind } from "./delivery";
 import { spotProblems } from "./spot";
-import { NOT_YET_KNOWN, Unknowable, enumChoice, known, problem, show } from "./validateBase";
-
-export { NOT_YET_KNOWN, Unknowable } from "./validateBase";
+import { checkAdminUsername, checkSshKey, checkWorkerUser } from "./validateAccess";
 import {
-  DEFAULT_AUTOMATIC_REPAIRS_ENABLED,
-  HEALTH_BOOT_ALLOWANCE_SECONDS,
-  healthProbeSettleSeconds,
-  isoDurationMinutes,
-  MAX_HEALTH_GRACE_PERIOD_SECONDS,
-  MAX_HEALTH_PORT,
-  MAX_REPAIR_GRACE_MINUTES,
-  MAX_TIMEOUT_SECONDS_WITH_HEALTH_EXTENSION,
-  MIN_HEALTH_PORT,
-  MIN_REPAIR_GRACE_MINUTES,
-  RepairAction,
-} from "./health";
+  Check,
+  NOT_YET_KNOWN,
+  PlainArgs,
+  Unknowable,
+  enumChoice,
+  known,
+  nonEmptyString,
+  oneOf,
+  optionalBoolean,
+  problem,
+  requireKnownOrOutput,
+  show,
+} from "./validateBase";
+import { checkAutomaticRepairs, checkHealthGrace, checkHealthPort } from "./validateHealth";
 
-/** Azure's reserved Linux admin names. https://learn.microsoft.com/azure/virtual-machines/linux/faq#what-are-the-username-requirements-when-creating-a-vm- */
-export const RESERVED_ADMIN_USERNAMES = new Set([
-  "1",
-  "123",
-  "a",
-  "actuser",
-  "adm",
-  "admin",
-  "admin1",
-  "admin2",
-  "administrator",
-  "aspnet",
-  "backup",
-  "console",
-  "david",
-  "guest",
-  "john",
-  "owner",
-  "root",
-  "server",
-  "sql",
-  "support",
-  "support_388945a0",
-  "sys",
-  "test",
-  "test1",
-  "test2",
-  "test3",
-  "user",
-  "user1",
-  "user2",
-  "user3",
-  "user4",
-  "user5",
-  "video",
-]);
-/** Linux admin usernames are at most 64 characters (same FAQ). */
-export const MAX_ADMIN_USERNAME_LENGTH = 64;
-/** useradd's default NAME_REGEX, 32 characters at most. */
-const WORKER_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
-/** RSA keys shorter than this are refused; ECDSA is not supported at all.
- *  https://learn.microsoft.com/azure/virtual-machines/linux/mac-create-ssh-keys#supported-ssh-key-formats */
-export const MIN_RSA_KEY_BITS = 2048;
-export const SUPPORTED_SSH_KEY_TYPES = ["ssh-rsa", "ssh-ed25519"] as const;
+export { NOT_YET_KNOWN, PlainArgs, Unknowable } from "./validateBase";
+export { MAX_ADMIN_USERNAME_LENGTH, MIN_RSA_KEY_BITS, RESERVED_ADMIN_USERNAMES, sshKeyProblem } from "./validateAccess";
+
 /** Resource tags: at most 50, names ≤ 512 and values ≤ 256 characters, names without <>%&\?/.
  *  https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations */
 export const MAX_TAGS = 50;
@@ -75,70 +34,6 @@ export const MAX_TAG_NAME_LENGTH = 512;
 export const MAX_TAG_VALUE_LENGTH = 256;
 /** A week; longer waits point at a stuck deployment rather than a slow one. */
 export const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
-
-/** The arguments as the validator sees them: anything not yet plain is left out. */
-export interface PlainArgs {
-  resourceGroupName: unknown;
-  subnetId: unknown;
-  sshPublicKey: unknown;
-  workerCommand: unknown;
-  delivery: unknown;
-  capacity: unknown;
-  overprovision: unknown;
-  doNotRunExtensionsOnOverprovisionedVMs: unknown;
-  singlePlacementGroup: unknown;
-  location: unknown;
-  vmSize: unknown;
-  image: unknown;
-  adminUsername: unknown;
-  workerUser: unknown;
-  workerKind: unknown;
-  installNodejs: unknown;
-  timeoutSeconds: unknown;
-  imdsUrl: unknown;
-  armUrl: unknown;
-  tags: unknown;
-  priority: unknown;
-  maxPrice: unknown;
-  terminateNotification: unknown;
-  drainSeconds: unknown;
-  healthExtension: unknown;
-  healthPort: unknown;
-  automaticRepairs: unknown;
-}
-
-type Check = (args: Unknowable<PlainArgs>) => InputPropertyErrorDetails[];
-
-const requireKnownOrOutput =
-  (property: keyof PlainArgs, fix: string): Check =>
-  (args) =>
-    args[property] === undefined || args[property] === null ? [problem(property, `is required; ${fix}`)] : [];
-
-const nonEmptyString =
-  (property: keyof PlainArgs, fix: string): Check =>
-  (args) => {
-    const v = args[property];
-    if (!known(v)) return [];
-    return typeof v === "string" && v.trim() !== ""
-      ? []
-      : [problem(property, `must be a non-empty string; ${fix} (got ${show(v)})`)];
-  };
-
-const optionalBoolean =
-  (property: keyof PlainArgs): Check =>
-  (args) => {
-    const v = args[property];
-    return !known(v) || typeof v === "boolean" ? [] : [problem(property, `must be true or false (got ${show(v)})`)];
-  };
-
-const oneOf =
-  (property: keyof PlainArgs, values: Record<string, string>, typeName: string): Check =>
-  (args) => {
-    const v = args[property];
-    const allowed = Object.values(values);
-    if (!known(v) || allowed.includes(v as string)) return [];
-    return [problem(property, `must be ${enumChoice(typeName, values)} (got ${show(v)})`)];
-  };
 
 const checkCapacity: Check = (args) => {
   const v = args.capacity;
@@ -189,45 +84,6 @@ const checkWorkerCommand: Check = (args) => {
   return [];
 };
 
-/** Parses an OpenSSH public key line enough to know what Azure will say of it. */
-export function sshKeyProblem(line: string): string | undefined {
-  const parts = line.trim().split(/\s+/);
-  const example = "paste the one-line public key, e.g. the contents of ~/.ssh/id_ed25519.pub";
-  if (parts.length < 2) return `is not an OpenSSH public key ("TYPE BASE64 [comment]"); ${example}`;
-  const [type, data] = parts;
-  if (!(SUPPORTED_SSH_KEY_TYPES as readonly string[]).includes(type)) {
-    return `has type ${show(type)}; Azure accepts only ${SUPPORTED_SSH_KEY_TYPES.join(" or ")} keys; ${example}`;
-  }
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data)) return `has a key body that is not base64; ${example}`;
-  const blob = Buffer.from(data, "base64");
-  const fields: Buffer[] = [];
-  for (let offset = 0; offset + 4 <= blob.length;) {
-    const length = blob.readUInt32BE(offset);
-    if (offset + 4 + length > blob.length) return `is truncated; ${example}`;
-    fields.push(blob.subarray(offset + 4, offset + 4 + length));
-    offset += 4 + length;
-  }
-  if (fields.length === 0 || fields[0].toString("latin1") !== type)
-    return `has a body that does not match its type ${type}; ${example}`;
-  if (type === "ssh-rsa") {
-    const modulus = fields[2];
-    if (!modulus) return `is truncated; ${example}`;
-    const leadingZero = modulus[0] === 0 ? 1 : 0;
-    const bits = (modulus.length - leadingZero) * 8 - Math.clz32(modulus[leadingZero]) + 24;
-    if (bits < MIN_RSA_KEY_BITS)
-      return `is a ${bits}-bit RSA key; Azure requires at least ${MIN_RSA_KEY_BITS} bits (use ssh-keygen -t ed25519)`;
-  }
-  return undefined;
-}
-
-const checkSshKey: Check = (args) => {
-  const v = args.sshPublicKey;
-  if (!known(v)) return [];
-  if (typeof v !== "string") return [problem("sshPublicKey", `must be a string (got ${show(v)})`)];
-  const why = sshKeyProblem(v);
-  return why ? [problem("sshPublicKey", why)] : [];
-};
-
 const checkSubnetId: Check = (args) => {
   const v = args.subnetId;
   if (!known(v)) return [];
@@ -239,36 +95,6 @@ const checkSubnetId: Check = (args) => {
         problem(
           "subnetId",
           `must be a subnet resource id (/subscriptions/…/virtualNetworks/VNET/subnets/NAME), e.g. the id output of a Subnet resource (got ${show(v)})`,
-        ),
-      ];
-};
-
-const checkAdminUsername: Check = (args) => {
-  const v = args.adminUsername;
-  if (!known(v)) return [];
-  if (typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(v) || v.length > MAX_ADMIN_USERNAME_LENGTH) {
-    return [
-      problem(
-        "adminUsername",
-        `must be 1–${MAX_ADMIN_USERNAME_LENGTH} letters, digits, "_" or "-", not starting with a digit or "-" (got ${show(v)})`,
-      ),
-    ];
-  }
-  if (RESERVED_ADMIN_USERNAMES.has(v.toLowerCase())) {
-    return [problem("adminUsername", `${show(v)} is reserved by Azure; choose another, e.g. "azureuser"`)];
-  }
-  return [];
-};
-
-const checkWorkerUser: Check = (args) => {
-  const v = args.workerUser;
-  if (!known(v)) return [];
-  return typeof v === "string" && WORKER_USER_PATTERN.test(v)
-    ? []
-    : [
-        problem(
-          "workerUser",
-          `must be a Linux user name (lower case, digits, "_" or "-", at most 32 characters, not starting with a digit), e.g. "hpcworker" (got ${show(v)})`,
         ),
       ];
 };
@@ -314,74 +140,6 @@ const url =
     }
     return [];
   };
-
-const checkHealthPort: Check = (args) => {
-  const v = args.healthPort;
-  if (!known(v)) return [];
-  return typeof v === "number" && Number.isInteger(v) && v >= MIN_HEALTH_PORT && v <= MAX_HEALTH_PORT
-    ? []
-    : [
-        problem(
-          "healthPort",
-          `must be an integer from ${MIN_HEALTH_PORT} to ${MAX_HEALTH_PORT}: unprivileged, and below the ports Linux hands out for outgoing connections (got ${show(v)})`,
-        ),
-      ];
-};
-
-/** The extension's gracePeriod (timeout + boot allowance + settle time) has a ceiling of 14,400 s. */
-const checkHealthGrace: Check = (args) => {
-  const v = args.timeoutSeconds;
-  if (args.healthExtension === false || args.healthExtension === NOT_YET_KNOWN || !known(v)) return [];
-  if (typeof v !== "number" || v <= MAX_TIMEOUT_SECONDS_WITH_HEALTH_EXTENSION) return [];
-  return [
-    problem(
-      "timeoutSeconds",
-      `must be at most ${MAX_TIMEOUT_SECONDS_WITH_HEALTH_EXTENSION} with the health extension on (got ${show(v)}): its gracePeriod, ` +
-        `timeoutSeconds + ${HEALTH_BOOT_ALLOWANCE_SECONDS} s to boot + ${healthProbeSettleSeconds()} s of probes, cannot exceed ${MAX_HEALTH_GRACE_PERIOD_SECONDS} s; ` +
-        "lower timeoutSeconds, or set healthExtension: false",
-    ),
-  ];
-};
-
-const checkAutomaticRepairs: Check = (args) => {
-  const v = args.automaticRepairs as Record<string, unknown> | undefined;
-  if (!known(v)) return [];
-  if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    return [problem("automaticRepairs", `must be an object { enabled, gracePeriod, action } (got ${show(v)})`)];
-  }
-  const out: InputPropertyErrorDetails[] = [];
-  if (known(v.enabled) && typeof v.enabled !== "boolean") {
-    out.push(problem("automaticRepairs.enabled", `must be true or false (got ${show(v.enabled)})`));
-  }
-  const grace = v.gracePeriod;
-  if (known(grace)) {
-    const minutes = typeof grace === "string" ? isoDurationMinutes(grace) : undefined;
-    if (minutes === undefined || minutes < MIN_REPAIR_GRACE_MINUTES || minutes > MAX_REPAIR_GRACE_MINUTES) {
-      out.push(
-        problem(
-          "automaticRepairs.gracePeriod",
-          `must be an ISO 8601 duration from PT${MIN_REPAIR_GRACE_MINUTES}M to PT${MAX_REPAIR_GRACE_MINUTES}M, e.g. "PT30M" or "PT1H" (got ${show(grace)})`,
-        ),
-      );
-    }
-  }
-  const action = v.action;
-  if (known(action) && !Object.values(RepairAction).includes(action as RepairAction)) {
-    out.push(
-      problem("automaticRepairs.action", `must be ${enumChoice("RepairAction", RepairAction)} (got ${show(action)})`),
-    );
-  }
-  const enabled = v.enabled === NOT_YET_KNOWN ? undefined : (v.enabled ?? DEFAULT_AUTOMATIC_REPAIRS_ENABLED);
-  if (enabled === true && args.healthExtension === false) {
-    out.push(
-      problem(
-        "automaticRepairs",
-        "needs a health source, and healthExtension is false (Azure refuses repairs without one): set healthExtension: true, or automaticRepairs.enabled: false",
-      ),
-    );
-  }
-  return out;
-};
 
 const checkVmSize: Check = (args) => {
   const v = args.vmSize;

@@ -1,12 +1,13 @@
 /**
  * The Spot and terminate-notification rule's check: what Azure refuses on a scale set's model, so a
  * preview stops before `pulumi up` meets the error. Self-contained, as the whole pack: the same
- * limits as the component's validation (components/spot.ts), through generated/constants.ts.
+ * limits and formats as the component's validation (components/spot.ts, components/azureFormats.ts),
+ * through generated/.
  * https://learn.microsoft.com/azure/virtual-machines/error-codes-spot
  * https://learn.microsoft.com/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-terminate-notification
  */
+import { isoDurationSeconds, validMaxPrice } from "./generated/azureFormats";
 import {
-  DEFAULT_MAX_PRICE,
   MAX_PRICE_DECIMALS,
   MAX_TERMINATE_NOTIFICATION_SECONDS,
   MIN_TERMINATE_NOTIFICATION_SECONDS,
@@ -16,19 +17,6 @@ import { UNKNOWN, at, rawProps } from "./unknowns";
 /** "Low" is the retired name of Spot priority; Azure treats both alike. */
 export function isSpotPriority(priority: unknown): boolean {
   return priority === "Spot" || priority === "Low";
-}
-
-/** Seconds of an ISO 8601 duration of hours, minutes and seconds ("PT5M", "PT7M30S"), or undefined. */
-function isoDurationSeconds(text: string): number | undefined {
-  const m = /^PT(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$/.exec(text);
-  return m ? Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) : undefined;
-}
-
-/** -1, or more than 0 with at most five decimals ("MaxPriceValueInvalid" otherwise). */
-function validMaxPrice(value: unknown): boolean {
-  if (value === DEFAULT_MAX_PRICE) return true;
-  const decimals = new RegExp(`^\\d+(\\.\\d{1,${MAX_PRICE_DECIMALS}})?$`);
-  return typeof value === "number" && value > 0 && decimals.test(String(value));
 }
 
 export function checkSpotSettings(props: unknown): string[] {

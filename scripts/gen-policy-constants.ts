@@ -2,7 +2,8 @@
  * npm run gen:policy
  *
  * Writes policy/generated/constants.ts: the constants of components/defaults.ts (and a few more
- * modules, POLICY_CONSTANT_SOURCES) that the policy pack needs, each with its doc comment. `pulumi policy publish` packs only policy/, so the pack cannot
+ * modules, POLICY_CONSTANT_SOURCES) that the policy pack needs, each with its doc comment; and
+ * policy/generated/azureFormats.ts, a copy of components/azureFormats.ts reading those constants. `pulumi policy publish` packs only policy/, so the pack cannot
  * import ../components; it carries this generated copy instead, and test/policy-package.spec.ts fails
  * when the committed file differs from what this script writes.
  */
@@ -15,6 +16,13 @@ import * as health from "../components/health";
 
 const ROOT = path.resolve(__dirname, "..");
 export const POLICY_CONSTANTS_FILE = path.join(ROOT, "policy", "generated", "constants.ts");
+export const POLICY_FORMATS_FILE = path.join(ROOT, "policy", "generated", "azureFormats.ts");
+const FORMATS_SOURCE = "components/azureFormats.ts";
+const GENERATED_HEADER = (files: string) => [
+  `// Generated from ${files} by \`npm run gen:policy\` (scripts/gen-policy-constants.ts) — do not edit.`,
+  "// The pack is published alone, so it carries this copy; a test fails when it is out of date.",
+  "",
+];
 
 /**
  * What the pack reads, by source file: the shipped paths it recognises, the platform limit, the role
@@ -79,16 +87,35 @@ export function renderPolicyConstants(): string {
     }
   }
   const files = POLICY_CONSTANT_SOURCES.map((s) => s.file).join(", ");
-  return [
-    `// Generated from ${files} by \`npm run gen:policy\` (scripts/gen-policy-constants.ts) — do not edit.`,
-    "// The pack is published alone, so it carries this copy; a test fails when it is out of date.",
-    "",
-    body.join("\n"),
-  ].join("\n");
+  return [...GENERATED_HEADER(files), body.join("\n")].join("\n");
+}
+
+/** components/azureFormats.ts with its one import pointed at the generated constants, which must carry every name it imports. */
+export function renderPolicyFormats(): string {
+  const source = fs.readFileSync(path.join(ROOT, FORMATS_SOURCE), "utf8");
+  const imports = [...source.matchAll(/^import \{([^}]*)\} from "([^"]+)";$/gm)];
+  const copied = new Set(POLICY_CONSTANT_SOURCES.flatMap((s) => s.names as readonly string[]));
+  for (const [, names, from] of imports) {
+    const missing = names
+      .split(",")
+      .map((n) => n.trim())
+      .filter((n) => n && !copied.has(n));
+    if (from !== "./defaults" || missing.length > 0) {
+      throw new Error(
+        `${FORMATS_SOURCE} may import only POLICY_CONSTANT_SOURCES names from ./defaults (${from}: ${missing.join(", ")})`,
+      );
+    }
+  }
+  return [...GENERATED_HEADER(FORMATS_SOURCE), source.replace(/ from "\.\/defaults";$/gm, ' from "./constants";')].join(
+    "\n",
+  );
 }
 
 if (require.main === module) {
   fs.mkdirSync(path.dirname(POLICY_CONSTANTS_FILE), { recursive: true });
   fs.writeFileSync(POLICY_CONSTANTS_FILE, renderPolicyConstants());
-  process.stdout.write(`wrote ${path.relative(ROOT, POLICY_CONSTANTS_FILE)}\n`);
+  fs.writeFileSync(POLICY_FORMATS_FILE, renderPolicyFormats());
+  process.stdout.write(
+    `wrote ${path.relative(ROOT, POLICY_CONSTANTS_FILE)}, ${path.relative(ROOT, POLICY_FORMATS_FILE)}\n`,
+  );
 }

@@ -16,7 +16,6 @@ import {
   healthExtensionSettings,
   healthGracePeriodSeconds,
   healthProbeSettleSeconds,
-  isoDurationMinutes,
   MAX_HEALTH_GRACE_PERIOD_SECONDS,
   MAX_HEALTH_INTERVAL_SECONDS,
   MAX_HEALTH_PROBE_SETTLE_SECONDS,
@@ -31,6 +30,7 @@ import {
 } from "../components/health";
 import { DEFAULT_WAITER_TIMEOUT_SECONDS } from "../components/waiterContract";
 import { DeliveryMode } from "../components/delivery";
+import { isoDurationMinutes } from "../components/azureFormats";
 import { KEPT_EXTENSION_NAME, START_EXTENSION_NAME, scaleSetExtensions } from "../components/extensions";
 
 describe("the Application Health extension and automatic repairs (components/health.ts)", () => {

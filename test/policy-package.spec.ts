@@ -9,7 +9,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { policies } from "../policy/policies";
-import { POLICY_CONSTANTS_FILE, renderPolicyConstants } from "../scripts/gen-policy-constants";
+import {
+  POLICY_CONSTANTS_FILE,
+  POLICY_FORMATS_FILE,
+  renderPolicyConstants,
+  renderPolicyFormats,
+} from "../scripts/gen-policy-constants";
 import { RunningPolicyPack, startPolicyPack } from "../testkit/policyPackProcess";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -22,6 +27,14 @@ describe("policy pack: generated constants and lockfile", () => {
       fs.readFileSync(POLICY_CONSTANTS_FILE, "utf8"),
       renderPolicyConstants(),
       "policy/generated/constants.ts is stale: run npm run gen:policy",
+    );
+  });
+
+  it("carries exactly the copy of components/azureFormats.ts that `npm run gen:policy` writes", () => {
+    assert.equal(
+      fs.readFileSync(POLICY_FORMATS_FILE, "utf8"),
+      renderPolicyFormats(),
+      "policy/generated/azureFormats.ts is stale: run npm run gen:policy",
     );
   });
 
