@@ -193,13 +193,8 @@ const checkTags: Check = (args) => {
   return out;
 };
 
-const CHECKS: Check[] = [
-  requireKnownOrOutput("resourceGroupName", "pass the resource group's name, e.g. the name output of a ResourceGroup"),
-  nonEmptyString("resourceGroupName", "pass the resource group's name, e.g. the name output of a ResourceGroup"),
-  requireKnownOrOutput("subnetId", "pass the subnet's resource id, e.g. the id output of a Subnet resource"),
-  checkSubnetId,
-  requireKnownOrOutput("sshPublicKey", "set it to an ssh-ed25519 or ssh-rsa (≥ 2048-bit) public key line"),
-  checkSshKey,
+/** What both the component and renderCustomData require: the worker's command line and a delivery mode. */
+const COMMAND_AND_DELIVERY_CHECKS: Check[] = [
   requireKnownOrOutput(
     "workerCommand",
     'set it to the /bin/sh command line that runs the worker, e.g. "/usr/local/bin/worker --queue jobs"',
@@ -207,6 +202,16 @@ const CHECKS: Check[] = [
   checkWorkerCommand,
   requireKnownOrOutput("delivery", `set it to ${enumChoice("DeliveryMode", DeliveryMode)}`),
   oneOf("delivery", DeliveryMode, "DeliveryMode"),
+];
+
+const CHECKS: Check[] = [
+  requireKnownOrOutput("resourceGroupName", "pass the resource group's name, e.g. the name output of a ResourceGroup"),
+  nonEmptyString("resourceGroupName", "pass the resource group's name, e.g. the name output of a ResourceGroup"),
+  requireKnownOrOutput("subnetId", "pass the subnet's resource id, e.g. the id output of a Subnet resource"),
+  checkSubnetId,
+  requireKnownOrOutput("sshPublicKey", "set it to an ssh-ed25519 or ssh-rsa (≥ 2048-bit) public key line"),
+  checkSshKey,
+  ...COMMAND_AND_DELIVERY_CHECKS,
   requireKnownOrOutput("capacity", `set it to the number of VMs, an integer from 0 to ${MAX_UNIFORM_CAPACITY}`),
   checkCapacity,
   optionalBoolean("overprovision"),
@@ -239,13 +244,7 @@ export function validateWorkerScaleSetArgs(args: Unknowable<PlainArgs>): InputPr
 
 /** The checks that concern renderCustomData's own options (the same names as the component's). */
 const CUSTOM_DATA_CHECKS: Check[] = [
-  requireKnownOrOutput(
-    "workerCommand",
-    'set it to the /bin/sh command line that runs the worker, e.g. "/usr/local/bin/worker --queue jobs"',
-  ),
-  checkWorkerCommand,
-  requireKnownOrOutput("delivery", `set it to ${enumChoice("DeliveryMode", DeliveryMode)}`),
-  oneOf("delivery", DeliveryMode, "DeliveryMode"),
+  ...COMMAND_AND_DELIVERY_CHECKS,
   optionalBoolean("overprovision"),
   optionalBoolean("installNodejs"),
   checkWorkerUser,
