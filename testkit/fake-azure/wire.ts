@@ -21,6 +21,11 @@ export function fixtureBody(file: string): any {
   return JSON.parse(fs.readFileSync(path.join(FIXTURES, file), "utf8")).responses["200"].body;
 }
 
+/** A deep copy of a fixture body (plain JSON), to fill in for one answer. */
+export function clone<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v));
+}
+
 const TOKEN_BODY = fixtureBody("imds-2023-07-01__GetIdentityToken.json");
 
 export function jsonAnswer(status: number, body: unknown, headers: Record<string, string> = {}): WireAnswer {
