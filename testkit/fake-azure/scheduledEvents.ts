@@ -14,7 +14,8 @@
  * `enableDelayMs` ("a delayed response in your first call of up to two minutes"); every GET
  * before that moment is answered at it.
  */
-import type { FakeAnswer } from "./index";
+import type { FakeAnswer } from "./types";
+import { jsonAnswer } from "./wire";
 
 export type EventType = "Freeze" | "Reboot" | "Redeploy" | "Preempt" | "Terminate";
 
@@ -95,12 +96,7 @@ function guid(): string {
 }
 
 function answer(status: number, body: unknown, delayMs?: number): FakeAnswer {
-  const a: FakeAnswer = {
-    kind: "respond",
-    status,
-    headers: { "content-type": "application/json; charset=utf-8" },
-    body: JSON.stringify(body),
-  };
+  const a: FakeAnswer = { kind: "respond", ...jsonAnswer(status, body) };
   if (delayMs) a.delayMs = delayMs;
   return a;
 }

@@ -6,8 +6,7 @@
  * `VirtualMachineScaleSetVMInstanceView.vmHealth` = `{status: InstanceViewStatus}`) and the
  * examples in ./fixtures (see SOURCES.md).
  */
-import * as fs from "fs";
-import * as path from "path";
+import { clone, fixtureBody } from "./wire";
 
 /** The Application Health extension's states as `vmHealth.status.code` carries them. */
 export type FakeVmHealth = "healthy" | "unhealthy" | "unknown" | "initializing";
@@ -36,18 +35,10 @@ const HEALTH_STATUS: Record<FakeVmHealth, { level: string; displayStatus: string
 /** Items per page: ARM publishes no page size; small, so that paging happens in tests. */
 export const DEFAULT_VM_LIST_PAGE_SIZE = 2;
 
-const FIXTURES = path.join(__dirname, "fixtures");
-function example(file: string): any {
-  return JSON.parse(fs.readFileSync(path.join(FIXTURES, file), "utf8")).responses["200"].body;
-}
-const VM_BODY = example("compute-2024-11-01__VirtualMachineScaleSetVM_Get_WithUserData.json");
-const INSTANCE_VIEW = example(
+const VM_BODY = fixtureBody("compute-2024-11-01__VirtualMachineScaleSetVM_Get_WithUserData.json");
+const INSTANCE_VIEW = fixtureBody(
   "compute-2024-11-01__VirtualMachineScaleSetVM_Get_InstanceViewAutoPlacedOnDedicatedHostGroup.json",
 );
-
-function clone<T>(v: T): T {
-  return JSON.parse(JSON.stringify(v));
-}
 
 function item(scaleSetId: string, instance: FakeInstance, expand: boolean, nowIso: string): unknown {
   const state = instance.provisioningState ?? "Succeeded";
