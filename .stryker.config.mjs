@@ -53,8 +53,17 @@ const SCOPES = [
       "test/spot.spec.ts",
       "test/health-extension.spec.ts",
       "test/program.spec.ts",
-      "test/policy.spec.ts",
+      "test/policy-happy.spec.ts",
+      "test/policy-waiter-gate.spec.ts",
+      "test/policy-access.spec.ts",
+      "test/policy-custom-data.spec.ts",
+      "test/policy-health.spec.ts",
+      "test/policy-config.spec.ts",
+      "test/policy-preview-unknowns.spec.ts",
+      "test/policy-metadata.spec.ts",
       "test/policy-spot.spec.ts",
+      // The pack started as the CLI starts it and queried over gRPC: a process start, so last of the policy specs.
+      "test/policy-grpc.spec.ts",
       // These run the rendered shell (launcher, node installer, kept-file extension, health and drain units)
       // under bash, systemd-analyze, shellcheck and cloud-init: what the VM runs. Slowest last.
       "test/drain-unit.spec.ts",
