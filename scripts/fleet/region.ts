@@ -1,104 +1,27 @@
 /**
- * A simulated Azure region for a whole deployment, in virtual time: IMDS and ARM for every
- * instance of every scale set, enforcing every throttling bucket Azure documents (one source:
- * testkit/azureLimits.ts) and speaking the wire formats of testkit/fake-azure (./wire.ts there):
- *
- * - per VM: IMDS 5/s; managed identity 20/s and 5 in flight; Compute "Get VMSS VMs" 36, +12/min;
- * - per scale set: its identity's ARM reads 250, +25/s (and tenant reads); "Low Cost Get VMSS" 36, +12/min;
- * - per subscription: ARM reads of every principal 3,750, +375/s; "Get VMSS VMs" 6,000, +2,000/min;
- *   "Low Cost Get VMSS" 2,400, +800/min.
- *
- * ARM takes its tokens first (a 429 from ARM costs Compute nothing); on a first deployment it then
- * answers 403 until the scale set's role assignment has propagated; Compute takes its tokens after.
+ * A simulated Azure region for a whole deployment, in virtual time: IMDS (./regionImds.ts) and ARM
+ * (./regionArm.ts) for every instance of every scale set, enforcing every throttling bucket Azure
+ * documents (./regionBuckets.ts; one source: testkit/azureLimits.ts) and speaking the wire formats of
+ * testkit/fake-azure (./wire.ts there; this fleet's names and bodies: ./regionWire.ts). This file gives
+ * each instance its Env on the one shared event loop, and routes its requests.
  */
 import type { Env, HttpRequest, HttpResult } from "../../agent/src/core/types";
-import {
-  COMPUTE_POLICY,
-  RATE_LIMIT_HEADER,
-  armError,
-  computeRemaining,
-  imdsError,
-  jsonAnswer,
-  tokenBody,
-} from "../../testkit/fake-azure/wire";
-import type { BucketLimit } from "../../testkit/azureLimits";
-import {
-  ARM_MIN_RETRY_AFTER_S,
-  ARM_READS_PER_PRINCIPAL,
-  ARM_READS_PER_SUBSCRIPTION,
-  ARM_RTT_MEDIAN_MS,
-  ARM_RTT_SIGMA,
-  ARM_TENANT_READS_PER_PRINCIPAL,
-  COMPUTE_API_VERSION,
-  COMPUTE_GET_VMSS_VM_PER_SUBSCRIPTION,
-  COMPUTE_GET_VMSS_VM_PER_VM,
-  COMPUTE_LOW_COST_GET_VMSS_PER_SCALE_SET,
-  COMPUTE_LOW_COST_GET_VMSS_PER_SUBSCRIPTION,
-  COMPUTE_RETRY_AFTER_S,
-  FORBIDDEN_COUNTED,
-  IMDS_REQUESTS_PER_VM,
-  IMDS_RTT_MS,
-  MANAGED_IDENTITY_CONCURRENT_PER_VM,
-  MANAGED_IDENTITY_REQUESTS_PER_VM,
-  MI_TOKEN_LIFETIME_S,
-} from "./constants";
-import { Deployment, VmTimeline, scaleSetStateAt, vmStateAt } from "./platform";
-import { EventLoop, Rng, TokenBucket } from "./sim";
-
-import {
-  IMDS_URL,
-  SUBSCRIPTION_ID,
-  cached,
-  instanceMetadata,
-  response,
-  scaleSetBody,
-  scaleSetId,
-  vmBody,
-  vmResourceId,
-  vmUuid,
-  withHeaders,
-} from "./regionWire";
+import { ARM_RTT_MEDIAN_MS, ARM_RTT_SIGMA, FORBIDDEN_COUNTED } from "./constants";
+import { Deployment, VmTimeline } from "./platform";
+import { SimulatedArm } from "./regionArm";
+import { RegionBuckets, RegionCounters } from "./regionBuckets";
+import { TimedAnswer, answerImds } from "./regionImds";
+import { IMDS_URL, vmUuid } from "./regionWire";
+import { EventLoop, Rng } from "./sim";
 
 export { ARM_URL, IMDS_URL, RESOURCE_GROUP, SUBSCRIPTION_ID, scaleSetId, vmResourceId, vmUuid } from "./regionWire";
-
-const bucket = (limit: BucketLimit, now: number): TokenBucket =>
-  new TokenBucket(limit.capacity, limit.refillPerSecond / 1000, now);
-
-export interface RegionCounters {
-  /** Every request that reached ARM, answered or throttled. */
-  armReads: number;
-  throttledByArm: number;
-  throttledByCompute: number;
-  throttledByImds: number;
-  /** 403s while a role assignment propagated. */
-  forbidden: number;
-  /** Calls sent before the Retry-After of an earlier 429 to the same VM had elapsed. */
-  earlyRetries: number;
-  imdsCalls: number;
-  /** GETs of a scale set itself (nothing in this project makes one). */
-  scaleSetReads: number;
-}
+export type { RegionCounters } from "./regionBuckets";
 
 export interface RegionOptions {
   /** Whether a 403 is counted against ARM's read buckets and reports their counts (constants.ts FORBIDDEN_COUNTED). */
   forbiddenCounted?: boolean;
   /** Sees every ARM answer (virtual ms, the answer): for tracing a policy. */
   onArmCall?: (t: number, res: HttpResult & { kind: "response" }) => void;
-}
-
-interface Principal {
-  reads: TokenBucket;
-  tenantReads: TokenBucket;
-  lowCostGetVmss: TokenBucket;
-}
-
-interface PerVm {
-  compute: TokenBucket;
-  imds: TokenBucket;
-  identity: TokenBucket;
-  identityInFlight: number;
-  /** The earliest time its last 429 allowed a retry. */
-  notBefore: number;
 }
 
 /** One simulated region: the platform's timeline plus every throttling bucket the fleet shares. */
@@ -113,14 +36,8 @@ export class SimulatedRegion {
     imdsCalls: 0,
     scaleSetReads: 0,
   };
-  private readonly principals: Principal[];
-  private readonly globalReads: TokenBucket;
-  private readonly computeSubscription: TokenBucket;
-  private readonly lowCostSubscription: TokenBucket;
-  private readonly perVm = new Map<number, PerVm>();
-  private readonly byPath = new Map<string, VmTimeline>();
-  private readonly scaleSetPaths = new Map<string, number>();
-  private readonly forbiddenCounted: boolean;
+  private readonly buckets: RegionBuckets;
+  private readonly arm: SimulatedArm;
   private readonly onArmCall?: RegionOptions["onArmCall"];
 
   constructor(
@@ -129,41 +46,14 @@ export class SimulatedRegion {
     private readonly rng: Rng,
     opts: RegionOptions = {},
   ) {
-    const now = loop.now();
-    this.forbiddenCounted = opts.forbiddenCounted ?? FORBIDDEN_COUNTED;
     this.onArmCall = opts.onArmCall;
-    this.principals = deployment.scaleSets.map(() => ({
-      reads: bucket(ARM_READS_PER_PRINCIPAL, now),
-      tenantReads: bucket(ARM_TENANT_READS_PER_PRINCIPAL, now),
-      lowCostGetVmss: bucket(COMPUTE_LOW_COST_GET_VMSS_PER_SCALE_SET, now),
-    }));
-    this.globalReads = bucket(ARM_READS_PER_SUBSCRIPTION, now);
-    this.computeSubscription = bucket(COMPUTE_GET_VMSS_VM_PER_SUBSCRIPTION, now);
-    this.lowCostSubscription = bucket(COMPUTE_LOW_COST_GET_VMSS_PER_SUBSCRIPTION, now);
-    for (const vm of deployment.vms) this.byPath.set(vmResourceId(vm).toLowerCase(), vm);
-    deployment.scaleSets.forEach((s) => this.scaleSetPaths.set(scaleSetId(s.index).toLowerCase(), s.index));
-  }
-
-  private vmState(vm: VmTimeline): PerVm {
-    let b = this.perVm.get(vm.index);
-    if (!b) {
-      // Created at the instance's first call: by then its buckets would be full anyway.
-      const now = this.loop.now();
-      b = {
-        compute: bucket(COMPUTE_GET_VMSS_VM_PER_VM, now),
-        imds: bucket(IMDS_REQUESTS_PER_VM, now),
-        identity: bucket(MANAGED_IDENTITY_REQUESTS_PER_VM, now),
-        identityInFlight: 0,
-        notBefore: -Infinity,
-      };
-      this.perVm.set(vm.index, b);
-    }
-    return b;
+    this.buckets = new RegionBuckets(deployment.scaleSets.length, loop.now());
+    this.arm = new SimulatedArm(deployment, this.buckets, this.counters, opts.forbiddenCounted ?? FORBIDDEN_COUNTED);
   }
 
   /** The scale set's principal's reads left now (for the report and the tests). */
   principalReadsRemaining(scaleSet = 0): number {
-    return this.principals[scaleSet].reads.remaining(this.loop.now());
+    return this.buckets.principals[scaleSet].reads.remaining(this.loop.now());
   }
 
   /**
@@ -203,156 +93,17 @@ export class SimulatedRegion {
     };
   }
 
-  private handle(vm: VmTimeline, req: HttpRequest, r: Rng): { result: HttpResult; rttMs: number; done?: () => void } {
+  private handle(vm: VmTimeline, req: HttpRequest, r: Rng): TimedAnswer {
+    const now = this.loop.now();
     if (req.url.startsWith(IMDS_URL)) {
       this.counters.imdsCalls++;
-      return this.imds(vm, req);
+      return answerImds(vm, req, now, this.buckets, this.counters);
     }
     const rttMs = r.lognormal(ARM_RTT_MEDIAN_MS, ARM_RTT_SIGMA);
     if (rttMs > req.timeoutMs)
       return { result: { kind: "error", code: "ETIMEDOUT", message: "request timed out" }, rttMs: req.timeoutMs };
-    const result = this.arm(vm, req);
-    if (this.onArmCall && result.kind === "response") this.onArmCall(this.loop.now(), result);
+    const result = this.arm.answer(vm, req, now);
+    if (this.onArmCall && result.kind === "response") this.onArmCall(now, result);
     return { result, rttMs };
-  }
-
-  private imds(vm: VmTimeline, req: HttpRequest): { result: HttpResult; rttMs: number; done?: () => void } {
-    const now = this.loop.now();
-    const answer = (a: ReturnType<typeof jsonAnswer>, done?: () => void) => ({
-      result: { kind: "response" as const, ...a },
-      rttMs: IMDS_RTT_MS,
-      done,
-    });
-    if ((req.headers["Metadata"] ?? req.headers["metadata"]) !== "true")
-      return answer(jsonAnswer(400, imdsError.missingMetadataHeader()));
-    const state = this.vmState(vm);
-    const url = new URL(req.url);
-    if (url.pathname === "/metadata/identity/oauth2/token") {
-      if (state.identityInFlight >= MANAGED_IDENTITY_CONCURRENT_PER_VM || !state.identity.take(now)) {
-        this.counters.throttledByImds++;
-        return answer(jsonAnswer(429, imdsError.throttled()));
-      }
-      state.identityInFlight++;
-      const token = `sim-token-${vm.index}`;
-      const body = tokenBody(token, now, MI_TOKEN_LIFETIME_S, url.searchParams.get("resource") ?? "");
-      return answer(jsonAnswer(200, body), () => state.identityInFlight--);
-    }
-    if (!state.imds.take(now)) {
-      this.counters.throttledByImds++;
-      return answer(jsonAnswer(429, imdsError.throttled()));
-    }
-    if (!url.pathname.startsWith("/metadata/instance")) return answer({ status: 404, headers: {}, body: "Not found" });
-    let node: unknown = instanceMetadata(vm);
-    for (const part of url.pathname.slice("/metadata/instance".length).split("/").filter(Boolean)) {
-      node = node && typeof node === "object" ? (node as Record<string, unknown>)[part] : undefined;
-    }
-    if (node === undefined) return answer({ status: 404, headers: {}, body: "Not found" });
-    if (url.searchParams.get("format") === "text")
-      return answer({ status: 200, headers: { "content-type": "text/plain; charset=utf-8" }, body: String(node) });
-    return answer(jsonAnswer(200, node));
-  }
-
-  private arm(vm: VmTimeline, req: HttpRequest): HttpResult {
-    const now = this.loop.now();
-    this.counters.armReads++;
-    const mine = this.vmState(vm);
-    if (now < mine.notBefore) this.counters.earlyRetries++;
-    const auth = req.headers["Authorization"] ?? req.headers["authorization"] ?? "";
-    if (!auth.startsWith("Bearer ")) return response(401, armError.missingAuthorization());
-    const url = new URL(req.url);
-    const path = url.pathname.toLowerCase().replace(/\/+$/, "");
-    const principal = this.principals[vm.scaleSet];
-    const scaleSet = this.deployment.scaleSets[vm.scaleSet];
-    if (path === "/subscriptions") return this.tenantRead(principal, mine);
-    const forbidden = now < scaleSet.rbacReady;
-    if (forbidden && !this.forbiddenCounted) return this.forbid(vm, {});
-    const arm = [principal.reads, this.globalReads];
-    if (!arm.every((b) => b.canTake(now))) {
-      const wait = Math.max(...arm.map((b) => b.msUntilToken(now)));
-      const retryAfter = Math.max(ARM_MIN_RETRY_AFTER_S, Math.ceil(wait / 1000));
-      this.counters.throttledByArm++;
-      mine.notBefore = now + retryAfter * 1000;
-      return response(429, armError.throttled(), { "retry-after": String(retryAfter), ...this.armCounts(vm) });
-    }
-    for (const b of arm) b.take(now);
-    const counts = this.armCounts(vm);
-    if (forbidden) return this.forbid(vm, counts);
-    if (url.searchParams.get("api-version") !== COMPUTE_API_VERSION) {
-      const message = `The api-version '${url.searchParams.get("api-version")}' is invalid.`;
-      return response(400, { error: { code: "InvalidApiVersionParameter", message } }, counts);
-    }
-    const target = this.byPath.get(path);
-    if (target) {
-      const buckets: Array<[string, TokenBucket]> = [
-        [COMPUTE_POLICY.vmPerVm, this.vmState(target).compute],
-        [COMPUTE_POLICY.vmPerSubscription, this.computeSubscription],
-      ];
-      return this.compute(buckets, mine, counts, () => {
-        const state = vmStateAt(target, now);
-        if (state === null) return response(404, armError.instanceNotFound(), counts);
-        return cached(200, `${state} ${target.index}`, () => vmBody(target, state), counts);
-      });
-    }
-    const set = this.scaleSetPaths.get(path);
-    if (set !== undefined) {
-      this.counters.scaleSetReads++;
-      const buckets: Array<[string, TokenBucket]> = [
-        [COMPUTE_POLICY.scaleSetPerScaleSet, this.principals[set].lowCostGetVmss],
-        [COMPUTE_POLICY.scaleSetPerSubscription, this.lowCostSubscription],
-      ];
-      return this.compute(buckets, mine, counts, () =>
-        response(200, scaleSetBody(set, scaleSetStateAt(this.deployment.scaleSets[set], now)), counts),
-      );
-    }
-    return response(404, armError.instanceNotFound(), counts);
-  }
-
-  private armCounts(vm: VmTimeline): Record<string, string> {
-    const now = this.loop.now();
-    return {
-      [RATE_LIMIT_HEADER.principalReads]: String(this.principals[vm.scaleSet].reads.remaining(now)),
-      [RATE_LIMIT_HEADER.subscriptionReads]: String(this.globalReads.remaining(now)),
-    };
-  }
-
-  private forbid(vm: VmTimeline, counts: Record<string, string>): HttpResult {
-    this.counters.forbidden++;
-    return cached(403, `403 ${vm.index}`, () => armError.authorizationFailed(vmResourceId(vm)), counts);
-  }
-
-  /** GET /subscriptions (`az login --identity`): the principal's tenant bucket. */
-  private tenantRead(principal: Principal, mine: PerVm): HttpResult {
-    const now = this.loop.now();
-    if (!principal.tenantReads.take(now)) {
-      const retryAfter = Math.max(ARM_MIN_RETRY_AFTER_S, Math.ceil(principal.tenantReads.msUntilToken(now) / 1000));
-      this.counters.throttledByArm++;
-      mine.notBefore = now + retryAfter * 1000;
-      return response(429, armError.throttled(), { "retry-after": String(retryAfter) });
-    }
-    const headers = { [RATE_LIMIT_HEADER.tenantReads]: String(principal.tenantReads.remaining(now)) };
-    return response(200, { value: [{ id: `/subscriptions/${SUBSCRIPTION_ID}`, state: "Enabled" }] }, headers);
-  }
-
-  /** Compute's buckets after ARM's: every one must hold a token, or none is taken and the answer is 429. */
-  private compute(
-    buckets: Array<[string, TokenBucket]>,
-    caller: PerVm,
-    counts: Record<string, string>,
-    ok: () => HttpResult,
-  ): HttpResult {
-    const now = this.loop.now();
-    const empty = buckets.find(([, b]) => !b.canTake(now));
-    if (!empty) for (const [, b] of buckets) b.take(now);
-    const headers = {
-      ...counts,
-      [RATE_LIMIT_HEADER.compute]: computeRemaining(buckets.map(([name, b]) => [name, b.remaining(now)])),
-    };
-    if (!empty) return withHeaders(ok(), headers);
-    this.counters.throttledByCompute++;
-    caller.notBefore = now + COMPUTE_RETRY_AFTER_S * 1000;
-    return response(429, armError.computeThrottled(empty[0]), {
-      ...headers,
-      "retry-after": String(COMPUTE_RETRY_AFTER_S),
-    });
   }
 }
