@@ -2,7 +2,7 @@
 //
 // Two scopes, each with the specs that can kill its mutants in-process (the mocha runner loads
 // .mocharc.json: ts-node transpile-only). Left out on purpose: specs that run the BUILT agent
-// bundle or spawn processes (agent-process, agent-bundle, provider, package, policy-package: they
+// bundle or spawn processes (agent-process, agent-bundle, provider, package, policy-package, policy-grpc: they
 // never load the mutated source, so they kill nothing and only cost time) and fleet-sim (it runs
 // the real core at fleet scale, so it covers every agent mutant and costs ~5 s per survivor, for
 // budgets the agent's own specs already hold per VM).
@@ -62,8 +62,6 @@ const SCOPES = [
       "test/policy-preview-unknowns.spec.ts",
       "test/policy-metadata.spec.ts",
       "test/policy-spot.spec.ts",
-      // The pack started as the CLI starts it and queried over gRPC: a process start, so last of the policy specs.
-      "test/policy-grpc.spec.ts",
       // These run the rendered shell (launcher, node installer, kept-file extension, health and drain units)
       // under bash, systemd-analyze, shellcheck and cloud-init: what the VM runs. Slowest last.
       "test/drain-unit.spec.ts",
