@@ -49,6 +49,9 @@ const SCOPES = [
     spec: [
       "test/armGuid.spec.ts",
       "test/validation.spec.ts",
+      "test/validation-fields.spec.ts",
+      "test/component-details.spec.ts",
+      "test/waiter-bundle-location.spec.ts",
       "test/component.spec.ts",
       "test/spot.spec.ts",
       "test/health-extension.spec.ts",

@@ -14,7 +14,7 @@ export function isoDurationSeconds(text: string): number | undefined {
 
 /** Minutes of an ISO 8601 duration of hours and minutes only ("PT30M", "PT1H", "PT1H30M"), or undefined for any other form. */
 export function isoDurationMinutes(text: string): number | undefined {
-  const seconds = /S$/.test(text) ? undefined : isoDurationSeconds(text);
+  const seconds = text.endsWith("S") ? undefined : isoDurationSeconds(text);
   return seconds === undefined ? undefined : seconds / 60;
 }
 

@@ -10,7 +10,6 @@ import { spotProblems } from "./spot";
 import { checkAdminUsername, checkSshKey, checkWorkerUser } from "./validateAccess";
 import {
   Check,
-  NOT_YET_KNOWN,
   PlainArgs,
   Unknowable,
   enumChoice,
@@ -61,11 +60,18 @@ export function extensionHoldProblem(overprovision: unknown, doNotRunExtensions:
   );
 }
 
+// An Output (NOT_YET_KNOWN) is neither true nor false, so extensionHoldProblem leaves it to resolvedExtensionHold.
 const checkExtensionHold: Check = (args) => {
-  if (args.overprovision === NOT_YET_KNOWN || args.doNotRunExtensionsOnOverprovisionedVMs === NOT_YET_KNOWN) return [];
   const why = extensionHoldProblem(args.overprovision, args.doNotRunExtensionsOnOverprovisionedVMs);
   return why ? [{ propertyPath: "doNotRunExtensionsOnOverprovisionedVMs", reason: why }] : [];
 };
+
+/** The extension hold once Outputs resolved: the deployment fails here when they break the kept proof. */
+export function resolvedExtensionHold(name: string, overprovision: unknown, hold: boolean): boolean {
+  const why = extensionHoldProblem(overprovision, hold);
+  if (why) throw new Error(`WorkerScaleSet "${name}": ${why}`);
+  return hold;
+}
 
 const checkWorkerCommand: Check = (args) => {
   const v = args.workerCommand;

@@ -33,24 +33,27 @@ export const WAITER_MIN_NODE_MAJOR = 12;
 
 const BUNDLE_RELATIVE = path.join("agent", "dist", "waiter.js");
 
-/** The package root, from components/ (ts-node) or bin/components/ (published build). */
-function packageRoot(): string {
-  for (const candidate of [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")]) {
+/** The package root, from components/ (ts-node) or bin/components/ (published build): the nearest of the two
+ *  parents that holds a package.json. */
+export function packageRoot(from: string = __dirname): string {
+  for (const candidate of [path.resolve(from, ".."), path.resolve(from, "..", "..")]) {
     if (fs.existsSync(path.join(candidate, "package.json"))) return candidate;
   }
-  return path.resolve(__dirname, "..");
+  throw new Error(`no package.json above ${from}: the component runs from components/ or bin/components/`);
 }
 
-let cachedBundle: string | undefined;
+const bundles = new Map<string, string>();
 
-/** The compiled waiter, read once. It is built by `npm run build` (CI and `npm ci` run it). */
-export function loadAgentBundle(): string {
-  if (cachedBundle === undefined) {
-    const file = path.join(packageRoot(), BUNDLE_RELATIVE);
+/** The compiled waiter, read once per package. It is built by `npm run build` (CI and `npm ci` run it). */
+export function loadAgentBundle(root: string = packageRoot()): string {
+  const file = path.join(root, BUNDLE_RELATIVE);
+  let bundle = bundles.get(file);
+  if (bundle === undefined) {
     if (!fs.existsSync(file)) {
       throw new Error(`the waiter agent is not built: ${file} is missing; run \`npm run build\` first`);
     }
-    cachedBundle = fs.readFileSync(file, "utf8");
+    bundle = fs.readFileSync(file, "utf8");
+    bundles.set(file, bundle);
   }
-  return cachedBundle;
+  return bundle;
 }

@@ -24,7 +24,7 @@ import {
 import { scaleSetExtensions } from "./extensions";
 import { automaticRepairsPolicy } from "./health";
 import { resolvedEvictionProfile } from "./spot";
-import { NOT_YET_KNOWN, PlainArgs, Unknowable, extensionHoldProblem, validateWorkerScaleSetArgs } from "./validate";
+import { NOT_YET_KNOWN, PlainArgs, Unknowable, resolvedExtensionHold, validateWorkerScaleSetArgs } from "./validate";
 import { WorkerScaleSetArgs } from "./workerScaleSetArgs";
 
 export const WORKER_SCALE_SET_TYPE = "hpc-workers:index:WorkerScaleSet";
@@ -162,11 +162,7 @@ export class WorkerScaleSet extends pulumi.ComponentResource {
         overprovision,
         args.doNotRunExtensionsOnOverprovisionedVMs ?? DEFAULT_DO_NOT_RUN_EXTENSIONS_ON_OVERPROVISIONED_VMS,
       ])
-      .apply(([op, hold]) => {
-        const why = extensionHoldProblem(op, hold);
-        if (why) throw new Error(`WorkerScaleSet "${name}": ${why}`);
-        return hold;
-      });
+      .apply(([op, hold]) => resolvedExtensionHold(name, op, hold));
 
     const scaleSet = new compute.VirtualMachineScaleSet(
       `${name}-vmss`,
