@@ -20,6 +20,8 @@ const SCOPES = [
     // Fast, sharp files first: mocha bails at the first failure, in this order.
     spec: [
       "test/agent-args.spec.ts",
+      "test/agent-drain-args.spec.ts",
+      "test/agent-health-verdicts.spec.ts",
       "test/agent-inputs.spec.ts",
       "test/agent-token.spec.ts",
       "test/agent-retry.spec.ts",
@@ -34,6 +36,7 @@ const SCOPES = [
       "test/agent-health.spec.ts",
       "test/agent-drain-plan.spec.ts",
       "test/agent-drain.spec.ts",
+      "test/agent-drain-journal.spec.ts",
       "test/agent-drain-health.spec.ts",
     ],
   },
