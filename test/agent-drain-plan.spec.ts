@@ -161,4 +161,44 @@ describe("what the watcher does about one event (planEvent)", () => {
     const p = plan({}, 2000);
     assert.equal(p.kind === "drain" && p.budgetMs, 0);
   });
+
+  const whys: Array<[string, Partial<ScheduledEvent>, number, string]> = [
+    ["a Preempt with its notice", {}, 30_000, "this VM is deleted: drain now, SIGKILL after 25.0 s at most, then ack"],
+    [
+      "a Reboot that has started",
+      { type: "Reboot", status: "Started" },
+      30_000,
+      "this VM restarts, memory is lost: drain now, SIGKILL after 5.0 s at most, no ack: it has started",
+    ],
+    [
+      "a Reboot without a NotBefore (a hardware failure)",
+      { type: "Reboot", notBefore: "" },
+      0,
+      "this VM restarts, memory is lost: drain now, SIGKILL after 5.0 s at most, no ack: it has started",
+    ],
+    [
+      "a platform Redeploy with a long notice",
+      { type: "Redeploy" },
+      60_000,
+      "this VM restarts, memory is lost: drain in 32.0 s, SIGKILL after 25.0 s at most, then ack",
+    ],
+    [
+      "a Reboot naming another VM too",
+      { type: "Reboot", source: "User", resources: [ME, "workers-vmss_9"] },
+      60_000,
+      "this VM restarts, memory is lost: drain now, SIGKILL after 25.0 s at most, no ack: it names other VMs too",
+    ],
+    [
+      "a type this watcher does not know",
+      { type: "Hibernate" },
+      60_000,
+      "unknown type: drain in 32.0 s, SIGKILL after 25.0 s at most, no ack: its impact is unknown",
+    ],
+  ];
+  for (const [title, over, noticeMs, why] of whys) {
+    it(`says why for ${title}: "${why}"`, () => {
+      const p = planEvent(event(over), ME, 25_000, noticeMs);
+      assert.equal(p.why, why);
+    });
+  }
 });
