@@ -97,4 +97,26 @@ describe("the drain watcher's journal", () => {
       /^\[1\.0\] event E1 Freeze Scheduled by Platform for \[workers-vmss_0\], NotBefore .*: a pause keeps memory and files: nothing to do, no ack$/,
     );
   });
+
+  it("a cancelled event leaves a worker that was not running stopped, and says nothing of starting it", async () => {
+    const sim = await simulateDrainWatcher(
+      (s) => {
+        let id = "";
+        s.at(1000, () => (id = s.fake.scheduledEvents.schedule("Terminate", { noticeMs: 300_000 })));
+        s.at(20_000, () => s.fake.scheduledEvents.remove(id));
+      },
+      { untilMs: 30_000, workerRunning: false },
+    );
+    assert.deepEqual(
+      sim.worker.signals.map((x) => x.what),
+      ["SIGTERM"],
+    );
+    const lines = journal(sim);
+    assert.equal(lines[lines.length - 1], "[20.0] event E1 is gone");
+    assert.deepEqual(
+      sim.worker.drainMarks.map((m) => m.record === undefined),
+      [false, true],
+      "the drain record is cleared all the same",
+    );
+  });
 });

@@ -124,6 +124,8 @@ export interface DrainSimOptions extends Partial<DrainOptions> {
   fake?: FakeAzureOptions;
   /** The worker's exit after SIGTERM; undefined: it ignores SIGTERM. Default 2000. */
   workerExitAfterMs?: number | null;
+  /** Whether the worker runs when the watcher starts (it may have stopped for good). Default true. */
+  workerRunning?: boolean;
   seed?: number;
 }
 
@@ -132,7 +134,7 @@ export async function simulateDrainWatcher(setup: (sim: DrainSim) => void, opts:
   const clock = new VirtualClock();
   const fake = new FakeAzure({ clock: clock.now, ...opts.fake });
   const exitAfter = opts.workerExitAfterMs === null ? undefined : (opts.workerExitAfterMs ?? 2000);
-  const worker = new VirtualWorker(clock, exitAfter);
+  const worker = new VirtualWorker(clock, exitAfter, opts.workerRunning ?? true);
   const run = virtualEnv(fake, clock, { seed: opts.seed ?? 1 });
   const start = clock.t;
   const end = start + opts.untilMs;
