@@ -176,7 +176,12 @@ const checkImage: Check = (args) => {
 
 const checkTags: Check = (args) => {
   const v = args.tags as Record<string, unknown> | undefined;
-  if (!known(v) || typeof v !== "object" || v === null) return [];
+  if (!known(v)) return [];
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    return [
+      problem("tags", `must be an object of tag names to string values, e.g. { team: "render" } (got ${show(v)})`),
+    ];
+  }
   const out: InputPropertyErrorDetails[] = [];
   const names = Object.keys(v);
   if (names.length > MAX_TAGS) out.push(problem("tags", `has ${names.length} tags; Azure allows at most ${MAX_TAGS}`));

@@ -71,8 +71,8 @@ export function sshKeyProblem(line: string): string | undefined {
   if (type === "ssh-rsa") {
     const modulus = fields[2];
     if (!modulus) return `is truncated; ${example}`;
-    const leadingZero = modulus[0] === 0 ? 1 : 0;
-    const bits = (modulus.length - leadingZero) * 8 - Math.clz32(modulus[leadingZero]) + 24;
+    // An mpint's leading zero byte (when the top bit is set) counts itself out: Math.clz32(0) is 32.
+    const bits = modulus.length * 8 - Math.clz32(modulus[0]) + 24;
     if (bits < MIN_RSA_KEY_BITS)
       return `is a ${bits}-bit RSA key; Azure requires at least ${MIN_RSA_KEY_BITS} bits (use ssh-keygen -t ed25519)`;
   }

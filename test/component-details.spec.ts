@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
+import * as zlib from "zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { DeliveryMode, MAX_CUSTOM_DATA_BYTES, WorkerKind, WorkerScaleSet, renderCustomData } from "../components";
 import { isoDurationSeconds } from "../components/azureFormats";
@@ -17,6 +18,8 @@ import {
 } from "../components/defaults";
 import { KEPT_EXTENSION_NAME, keptFileCommand, renderExtensions } from "../components/extensions";
 import { renderWorkerUnit } from "../components/units";
+import { customScriptCommand } from "../components/delivery";
+import { renderHealthServiceUnit } from "../components/healthUnits";
 import { resolvedExtensionHold } from "../components/validate";
 import { computerNamePrefix } from "../components/workerScaleSet";
 import { minimalArgs } from "../testkit/componentArgs";
@@ -47,7 +50,7 @@ describe("encodeCustomData around Azure's limit", () => {
     });
     const past = encodeCustomData(`${atLimit}#`);
     assert.equal(past.gzipped, true);
-    assert.ok(past.bytes < 1000, `level 9 gzip of repeated bytes is small (${past.bytes})`);
+    assert.equal(past.bytes, zlib.gzipSync(Buffer.from(`${atLimit}#`), { level: 9 }).length, "the smallest gzip");
     assert.equal(past.bytes, Buffer.from(past.base64, "base64").length);
   });
 
@@ -87,6 +90,21 @@ describe("the kept-proof extension and the worker unit, field by field", () => {
     assert.equal(kept.name, KEPT_EXTENSION_NAME);
     assert.equal(kept.autoUpgradeMinorVersion, true);
     assert.deepEqual(renderExtensions({ delivery: DeliveryMode.Systemd, overprovision: false }), []);
+  });
+
+  it("starts the worker unit from the CSE through a transient unit ordered after cloud-final, without waiting", () => {
+    assert.equal(
+      customScriptCommand(),
+      "systemd-run --no-block --collect --property=After=cloud-final.service --description=hpc-workers-start-worker /bin/systemctl start --no-block hpc-worker.service",
+    );
+  });
+
+  it("binds the health service to its socket, and never gives up restarting it", () => {
+    const unit = renderHealthServiceUnit({ workerUser: "hpc" });
+    assert.match(
+      unit,
+      /^\[Unit\]\nDescription=hpc-workers health endpoint \(answers the Application Health extension\)\nRequires=hpc-worker-health\.socket\nAfter=hpc-worker-health\.socket\nStartLimitIntervalSec=0\n/,
+    );
   });
 
   it("describes the worker unit in systemctl status", () => {

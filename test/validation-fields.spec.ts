@@ -43,6 +43,16 @@ const ROWS: Row[] = [
     { capacity: 1001, singlePlacementGroup: true },
     [["capacity", /^capacity must be an integer from 0 to 100 \(got 1001\)$/]],
   ],
+  [
+    "capacity 1000 in a single placement group names the fix",
+    { capacity: 1000, singlePlacementGroup: true },
+    [["capacity", /\(got 1000\); above 100, set singlePlacementGroup to false$/]],
+  ],
+  [
+    "capacity -1 in a single placement group, without the hint",
+    { capacity: -1, singlePlacementGroup: true },
+    [["capacity", /\(got -1\)$/]],
+  ],
   ["capacity 1001", { capacity: 1001 }, [["capacity", /^capacity must be an integer from 0 to 1000 \(got 1001\)$/]]],
   [
     "overprovision unknown yet with extensions on extras",
@@ -105,6 +115,17 @@ const ROWS: Row[] = [
     ];
   }),
   ["50 tags", { tags: tags(MAX_TAGS) }, []],
+  [
+    "tags that are a string",
+    { tags: "team=render" },
+    [
+      [
+        "tags",
+        /^tags must be an object of tag names to string values, e\.g\. \{ team: "render" \} \(got "team=render"\)$/,
+      ],
+    ],
+  ],
+  ["tags that are an array", { tags: ["team"] }, [["tags", /must be an object/]]],
   ["51 tags", { tags: tags(MAX_TAGS + 1) }, [["tags", /^tags has 51 tags; Azure allows at most 50$/]]],
   ["a tag name of 512 characters", { tags: { ["n".repeat(MAX_TAG_NAME_LENGTH)]: "v" } }, []],
   [
